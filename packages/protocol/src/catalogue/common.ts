@@ -1,0 +1,12 @@
+import { z } from 'zod';
+import { defineMethod } from './define.js';
+
+/** Methods every peer answers, whatever it serves. */
+export const commonMethods = {
+  'rpc.ping': defineMethod({
+    summary: 'Round trip check of the connection itself.',
+    access: 'read',
+    params: z.object({}).strict().optional(),
+    result: z.object({ pong: z.literal(true) }),
+  }),
+};

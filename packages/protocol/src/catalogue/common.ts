@@ -9,4 +9,10 @@ export const commonMethods = {
     params: z.object({}).strict().optional(),
     result: z.object({ pong: z.literal(true) }),
   }),
+  'rpc.renewToken': defineMethod({
+    summary: 'Replaces the token that authenticated this connection before it expires.',
+    access: 'read',
+    params: z.object({ token: z.string().min(1) }).strict(),
+    result: z.object({ expiresAt: z.number().nullable() }),
+  }),
 };

@@ -245,6 +245,13 @@ export const fsMethods = {
     summary: 'Total apparent size of a file or directory tree (symlinks not followed).',
     access: 'read',
     params: z.object({ path }).strict(),
-    result: z.object({ path: z.string(), bytes, files: bytes, directories: bytes }),
+    result: z.object({
+      path: z.string(),
+      bytes,
+      files: bytes,
+      directories: bytes,
+      /** Directories under the path that could not be listed (not counted). */
+      unreadable: bytes,
+    }),
   }),
 } satisfies Record<string, ReturnType<typeof defineMethod>>;

@@ -1,0 +1,10 @@
+import type { KlientConfig } from './config.js';
+import type { ProcessTable } from './exec/process-table.js';
+import type { Logger } from './log.js';
+
+/** What every capability's handlers share within one Klient: its settings, log and processes. */
+export interface KlientContext {
+  config: KlientConfig;
+  log: Logger;
+  processes: ProcessTable;
+}

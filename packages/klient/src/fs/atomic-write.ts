@@ -1,0 +1,275 @@
+import { randomBytes } from 'node:crypto';
+import { constants, type Stats } from 'node:fs';
+import {
+  access,
+  chmod,
+  chown,
+  copyFile,
+  type FileHandle,
+  lstat,
+  mkdir,
+  open,
+  realpath,
+  rename,
+  stat,
+  unlink,
+} from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { errnoOf, errors } from '../errors.js';
+import { hashFile } from './hash.js';
+import { withPathLock } from './path-lock.js';
+
+export interface WriteOptions {
+  mode?: number;
+  append: boolean;
+  offset?: number;
+  ifMatch?: string;
+  ifNotExists: boolean;
+  createParents: boolean;
+}
+
+export interface WriteResult {
+  path: string;
+  size: number;
+  hash: string;
+  mtime: number;
+}
+
+/** What the target was when the write began; a change by the time of the commit is a conflict. */
+interface Base {
+  stats: Stats;
+}
+
+const DEFAULT_MODE = 0o644;
+
+async function statOrUndefined(path: string): Promise<Stats | undefined> {
+  try {
+    return await stat(path);
+  } catch (err) {
+    if (errnoOf(err) === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** A symlink is written through (the link stays a link); anything else is written in place. */
+async function resolveTarget(path: string): Promise<string> {
+  try {
+    if ((await lstat(path)).isSymbolicLink()) return await realpath(path);
+  } catch (err) {
+    if (errnoOf(err) !== 'ENOENT') throw err;
+  }
+  return path;
+}
+
+async function checkPreconditions(
+  target: string,
+  options: WriteOptions,
+  base: Base | undefined,
+): Promise<Stats | undefined> {
+  const current = await statOrUndefined(target);
+  if (current?.isDirectory()) throw errors.invalidParams(`${target}: is a directory, expected a file`);
+  if (current && !current.isFile())
+    throw errors.invalidParams(`${target}: not a regular file; refusing to replace it`);
+  if (current && !base && !(await writable(target))) {
+    throw errors.forbidden(`${target}: permission denied (the file is not writable)`, { path: target });
+  }
+  if (options.ifNotExists && current)
+    throw errors.conflict(`${target}: already exists (ifNotExists)`, { path: target });
+  if (options.ifMatch !== undefined) {
+    if (!current)
+      throw errors.conflict(`${target}: does not exist, so it cannot match ifMatch`, { path: target });
+    const hash = await hashFile(target);
+    if (hash !== options.ifMatch) {
+      throw errors.conflict(
+        `${target}: changed since it was read (ifMatch does not match); read it again and retry`,
+        {
+          path: target,
+          hash,
+        },
+      );
+    }
+  }
+  if (base && !sameFile(base.stats, current)) {
+    throw errors.conflict(`${target}: changed while the write was in progress; retry`, { path: target });
+  }
+  return current;
+}
+
+async function writable(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function sameFile(a: Stats, b: Stats | undefined): boolean {
+  return b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+/**
+ * One write to one file, crash-safe: bytes go to a temp file in the target's directory, and
+ * only `commit()` (fsync, rename over the target, fsync the directory) makes them the file.
+ * Killed at any moment, the target holds the old content or the new, never a mix. Append and
+ * offset writes start the temp file as a copy of the current content (a reflink where the
+ * filesystem can) so they are just as atomic; a change to the target between start and
+ * commit is refused as a conflict instead of being overwritten.
+ *
+ * Temp files are named `.<name>.klient-<random>.tmp`; one left by a crash is inert and can be
+ * removed by hand.
+ */
+export class AtomicWrite {
+  private written = 0;
+  private position = 0;
+  private finished = false;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(
+    readonly target: string,
+    private readonly temp: string,
+    private readonly handle: FileHandle,
+    private readonly options: WriteOptions,
+    private readonly base: Base | undefined,
+    private readonly existing: Stats | undefined,
+  ) {}
+
+  static async begin(path: string, options: WriteOptions): Promise<AtomicWrite> {
+    const target = await resolveTarget(path);
+    if (options.createParents) await mkdir(dirname(target), { recursive: true });
+    const existing = await checkPreconditions(target, options, undefined);
+    const temp = join(dirname(target), `.${basename(target)}.klient-${randomBytes(6).toString('hex')}.tmp`);
+    const keepsContent = options.append || options.offset !== undefined;
+    let handle: FileHandle;
+    try {
+      if (keepsContent && existing)
+        await copyFile(target, temp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+      handle = await open(temp, keepsContent && existing ? 'r+' : 'wx', 0o600);
+    } catch (err) {
+      await unlink(temp).catch(() => {});
+      throw blameTarget(err, temp, target);
+    }
+    const write = new AtomicWrite(
+      target,
+      temp,
+      handle,
+      options,
+      keepsContent && existing ? { stats: existing } : undefined,
+      existing,
+    );
+    if (options.append) write.position = existing?.size ?? 0;
+    else if (options.offset !== undefined) write.position = options.offset;
+    return write;
+  }
+
+  /** Bytes received so far (not counting content kept from the old file). */
+  get received(): number {
+    return this.written;
+  }
+
+  /**
+   * Append bytes to what this write has received. Calls are applied in the order they were made
+   * even when a caller pipelines them; `at`, when given, must equal the bytes received so far,
+   * so a retried or reordered chunk is refused instead of being written twice.
+   */
+  write(bytes: Uint8Array, at?: number): Promise<void> {
+    return this.serially(async () => {
+      if (this.finished) throw errors.invalidState('this write is already committed or aborted');
+      if (at !== undefined && at !== this.written) {
+        throw errors.invalidState(
+          `chunk is for byte ${at} but ${this.written} bytes were received; resend from there`,
+          {
+            received: this.written,
+          },
+        );
+      }
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.position);
+        done += bytesWritten;
+        this.position += bytesWritten;
+      }
+      this.written += bytes.length;
+    });
+  }
+
+  private serially<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Make the written bytes the file. Preconditions are checked again, under the path's lock. */
+  commit(): Promise<WriteResult> {
+    return this.serially(() => this.commitNow());
+  }
+
+  private async commitNow(): Promise<WriteResult> {
+    if (this.finished) throw errors.invalidState('this write is already committed or aborted');
+    this.finished = true;
+    try {
+      await this.handle.sync();
+      await this.handle.close();
+      const mode = this.options.mode ?? (this.existing ? this.existing.mode & 0o7777 : DEFAULT_MODE);
+      await chmod(this.temp, mode);
+      if (this.existing && process.getuid?.() === 0)
+        await chown(this.temp, this.existing.uid, this.existing.gid);
+      const hash = await hashFile(this.temp);
+      await withPathLock(this.target, async () => {
+        await checkPreconditions(this.target, this.options, this.base);
+        await rename(this.temp, this.target);
+      });
+      await syncDirectory(dirname(this.target));
+      const stats = await stat(this.target);
+      return { path: this.target, size: stats.size, hash, mtime: Math.floor(stats.mtimeMs) };
+    } catch (err) {
+      await unlink(this.temp).catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Drop the temp file; the target was never touched. */
+  abort(): Promise<void> {
+    return this.serially(() => this.abortNow());
+  }
+
+  private async abortNow(): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    await this.handle.close().catch(() => {});
+    await unlink(this.temp).catch(() => {});
+  }
+}
+
+/** A failure on the temp file is the caller's failure to write the target: name the target. */
+function blameTarget(err: unknown, temp: string, target: string): unknown {
+  if (err instanceof Error && (err as { path?: string }).path === temp)
+    (err as { path?: string }).path = target;
+  return err;
+}
+
+/** The rename is durable only once the directory entry is on disk. */
+async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Write a whole buffer atomically (fs.writeFile). */
+export async function writeFileAtomically(
+  path: string,
+  bytes: Uint8Array,
+  options: WriteOptions,
+): Promise<WriteResult> {
+  const write = await AtomicWrite.begin(path, options);
+  try {
+    await write.write(bytes);
+  } catch (err) {
+    await write.abort();
+    throw err;
+  }
+  return write.commit();
+}

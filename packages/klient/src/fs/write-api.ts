@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { Handler, HandlerMap } from '@kk/protocol/peer.js';
+import { markActivity } from '../activity.js';
+import { resourcesOf } from '../connection-resources.js';
+import type { KlientContext } from '../context.js';
+import { errors } from '../errors.js';
+import { AtomicWrite, writeFileAtomically } from './atomic-write.js';
+import { decodeContent } from './content.js';
+import { resolvePath } from './paths.js';
+
+/** fs.writeFile: the whole content in one call, written atomically. */
+export function writeFileHandler({ config }: KlientContext): Handler<'fs.writeFile'> {
+  return async ({ path, content, encoding, ...options }) => {
+    const bytes = decodeContent(content, encoding);
+    markActivity();
+    return writeFileAtomically(resolvePath(config.home, path), bytes, options);
+  };
+}
+
+/**
+ * Chunked uploads (fs.openWrite → fs.writeChunk… → fs.commitWrite), so a file of any size
+ * streams to disk without sitting whole in memory. An upload belongs to the connection that
+ * opened it; if that connection closes first, the temp file is removed and the target is untouched.
+ */
+export function uploadHandlers({ config }: KlientContext): HandlerMap {
+  const upload = (peer: Parameters<typeof resourcesOf>[0], id: string) => {
+    const found = resourcesOf(peer).uploads.get(id);
+    if (!found)
+      throw errors.notFound(`no upload ${id} on this connection (committed, aborted, or opened elsewhere)`);
+    return found;
+  };
+  return {
+    'fs.openWrite': async ({ path, ...options }, call) => {
+      const resources = resourcesOf(call.peer);
+      if (resources.uploads.size >= config.maxUploadsPerConnection) {
+        throw errors.rateLimited(
+          `at most ${config.maxUploadsPerConnection} uploads in progress per connection`,
+          {
+            limit: config.maxUploadsPerConnection,
+          },
+        );
+      }
+      markActivity();
+      const write = await AtomicWrite.begin(resolvePath(config.home, path), options);
+      const uploadId = randomUUID();
+      if (call.peer.closed) await write.abort();
+      else resources.uploads.set(uploadId, write);
+      return { uploadId };
+    },
+    'fs.writeChunk': async (p, call) => {
+      const write = upload(call.peer, p.uploadId);
+      const bytes = decodeContent(p.data, p.encoding, 'data');
+      markActivity();
+      await write.write(bytes, p.at);
+      return { received: write.received };
+    },
+    'fs.commitWrite': async (p, call) => {
+      const write = upload(call.peer, p.uploadId);
+      resourcesOf(call.peer).uploads.delete(p.uploadId);
+      markActivity();
+      return write.commit();
+    },
+    'fs.abortWrite': async (p, call) => {
+      const resources = resourcesOf(call.peer);
+      const write = resources.uploads.get(p.uploadId);
+      if (!write) return { aborted: false };
+      resources.uploads.delete(p.uploadId);
+      await write.abort();
+      return { aborted: true };
+    },
+  };
+}

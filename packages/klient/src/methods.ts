@@ -1,0 +1,24 @@
+import type { Handler, HandlerMap } from '@kk/protocol/peer.js';
+import type { KlientContext } from './context.js';
+import { mapErrors } from './errors.js';
+import { execHandlers } from './exec/api.js';
+import { fsHandlers } from './fs/api.js';
+import { infoHandlers } from './info/api.js';
+
+/**
+ * Every method Klient serves, in one place. Each capability maps its part of the catalogue;
+ * every handler's failures go through `mapErrors`, so a Node errno reaches the caller as a
+ * protocol code with a message naming the path, and nothing else leaks.
+ */
+export function klientMethods(ctx: KlientContext): HandlerMap {
+  const methods: HandlerMap = {
+    ...infoHandlers(ctx),
+    ...fsHandlers(ctx),
+    ...execHandlers(ctx),
+  };
+  const mapped: Record<string, Handler<never>> = {};
+  for (const [name, handler] of Object.entries(methods) as Array<[string, Handler<never>]>) {
+    mapped[name] = (params, call) => mapErrors(async () => handler(params, call));
+  }
+  return mapped as HandlerMap;
+}

@@ -1,0 +1,62 @@
+import { createRpcServer } from '@kk/protocol/node/server.js';
+import { createAuthenticator } from './auth.js';
+import type { KlientConfig } from './config.js';
+import { ProcessTable } from './exec/process-table.js';
+import { createLogger, type Logger } from './log.js';
+import { klientMethods } from './methods.js';
+
+export interface RunningKlient {
+  url: string;
+  port: number;
+  /** Stops listening, closes every connection and kills every process it started. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start a Klient in this process: listen on `config.host:config.port`, accept WebSocket
+ * upgrades carrying a valid access token for `config.kiteId`, and serve every method of
+ * methods.ts. Used by `klient serve`, by tests, and by Kloud's local provider.
+ */
+export async function startKlient(
+  config: KlientConfig,
+  options: { log?: Logger } = {},
+): Promise<RunningKlient> {
+  const log = options.log ?? createLogger(config);
+  const authenticate = await createAuthenticator(config);
+  const processes = new ProcessTable();
+  const server = await createRpcServer({
+    host: config.host,
+    port: config.port,
+    authenticate: async (token, req) => {
+      try {
+        return await authenticate(token, req);
+      } catch (err) {
+        log.info(
+          { remote: req.socket.remoteAddress, reason: (err as { data?: { reason?: string } }).data?.reason },
+          'upgrade refused',
+        );
+        throw err;
+      }
+    },
+    methods: klientMethods({ config, log, processes }),
+    onConnection: (peer, req) => {
+      const who = { sub: peer.principal.sub, scope: peer.principal.scope, remote: req.socket.remoteAddress };
+      log.info(who, 'connection opened');
+      peer.onClose((code) => log.info({ ...who, code }, 'connection closed'));
+    },
+    onInternalError: (method, err) => log.error({ method, err }, 'handler failed'),
+  });
+  // Detached process groups would outlive a Klient that exits without close(): kill them on exit.
+  const killAll = () => processes.killAll();
+  process.on('exit', killAll);
+  log.info({ url: server.url, kiteId: config.kiteId }, 'klient listening');
+  return {
+    url: server.url,
+    port: server.port,
+    close: async () => {
+      process.off('exit', killAll);
+      processes.killAll();
+      await server.close();
+    },
+  };
+}

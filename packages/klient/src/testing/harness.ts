@@ -1,0 +1,160 @@
+/**
+ * Real Klients for tests: in-process (`startTestKlient`) or as a child process
+ * (`spawnKlient`, for kill -9 and for running as another user), each with its own key set,
+ * home directory and tokens. Nothing here is a mock: calls go over a real WebSocket.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Scope } from '@kk/protocol/catalogue/define.js';
+import type { RpcClient } from '@kk/protocol/client/client.js';
+import { connect } from '@kk/protocol/node/connect.js';
+import { issueAccessToken, KeySet } from '@kk/protocol/tokens/index.js';
+import { type KlientConfig, loadConfig } from '../config.js';
+import { type RunningKlient, startKlient } from '../server.js';
+
+export const ISSUER = 'http://kloud.test';
+export const KITE_ID = 'kite-test-1';
+const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'main.ts');
+
+export interface Keys {
+  keys: KeySet;
+  /** A JWKS file of the public keys, as `--public-key` takes it. */
+  publicKeyFile: string;
+  token(scope: Scope, kiteId?: string): Promise<string>;
+}
+
+async function makeKeys(dir: string): Promise<Keys> {
+  const keys = await KeySet.generate();
+  const publicKeyFile = join(dir, 'jwks.json');
+  await writeFile(publicKeyFile, JSON.stringify(keys.toJWKS()));
+  return {
+    keys,
+    publicKeyFile,
+    token: async (scope, kiteId = KITE_ID) =>
+      (await issueAccessToken(keys, { issuer: ISSUER, user: 'alice', kiteId, scope, expiresInSeconds: 600 }))
+        .token,
+  };
+}
+
+export interface TestKlient extends Keys {
+  klient: RunningKlient;
+  config: KlientConfig;
+  /** A scratch directory; `home` is inside it. */
+  dir: string;
+  home: string;
+  connect(scope?: Scope): Promise<RpcClient>;
+  close(): Promise<void>;
+}
+
+/** A Klient in this process, serving a fresh home directory under a fresh temp dir. */
+export async function startTestKlient(overrides: Partial<KlientConfig> = {}): Promise<TestKlient> {
+  const dir = await mkdtemp(join(tmpdir(), 'klient-test-'));
+  const home = join(dir, 'home');
+  await mkdir(home);
+  const keys = await makeKeys(dir);
+  const config = {
+    ...loadConfig(
+      {
+        listen: '127.0.0.1:0',
+        'public-key': keys.publicKeyFile,
+        'kite-id': KITE_ID,
+        issuer: ISSUER,
+        home,
+        'log-level': 'silent',
+      },
+      {},
+    ),
+    ...overrides,
+  };
+  const klient = await startKlient(config);
+  const clients: RpcClient[] = [];
+  return {
+    ...keys,
+    klient,
+    config,
+    dir,
+    home,
+    connect: async (scope = 'owner') => {
+      const client = connect(klient.url, await keys.token(scope), { reconnect: false });
+      clients.push(client);
+      await client.waitOpen(20_000);
+      return client;
+    },
+    close: async () => {
+      for (const client of clients) client.close();
+      await klient.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface SpawnedKlient extends Keys {
+  child: ChildProcess;
+  url: string;
+  home: string;
+  connect(scope?: Scope): Promise<RpcClient>;
+  /** Resolves when the process has exited. */
+  exited: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * `klient serve` as a child process (optionally as another user via runuser), listening on a
+ * free port it reports in its "klient listening" log line.
+ */
+export async function spawnKlient(options: {
+  home: string;
+  dir: string;
+  user?: string;
+}): Promise<SpawnedKlient> {
+  const keys = await makeKeys(options.dir);
+  const args = [
+    '--import',
+    'tsx',
+    MAIN,
+    'serve',
+    '--listen',
+    '127.0.0.1:0',
+    '--public-key',
+    keys.publicKeyFile,
+  ];
+  args.push('--kite-id', KITE_ID, '--issuer', ISSUER, '--home', options.home);
+  const child = options.user
+    ? spawn('runuser', ['-u', options.user, '--', process.execPath, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      })
+    : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = await new Promise<string>((resolve, reject) => {
+    let log = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (text: string) => {
+      log += text;
+      const match = /"url":"(ws:[^"]+)"/.exec(log);
+      if (match) resolve(match[1]!);
+    });
+    void exited.then(() => reject(new Error(`klient exited before listening:\n${log}`)));
+  });
+  const clients: RpcClient[] = [];
+  return {
+    ...keys,
+    child,
+    url,
+    home: options.home,
+    exited,
+    connect: async (scope = 'owner') => {
+      const client = connect(url, await keys.token(scope), { reconnect: false });
+      clients.push(client);
+      await client.waitOpen(20_000);
+      return client;
+    },
+    close: async () => {
+      for (const client of clients) client.close();
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}

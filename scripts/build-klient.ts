@@ -6,15 +6,17 @@
  *
  *   node --import tsx scripts/build-klient.ts [--entry FILE] [--out DIR]
  */
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { parseArgs, promisify } from 'node:util';
 import { bundleKlient } from './klient-executable/bundle.js';
 import { recordInputs, recordStillHolds, sha256File, writeRecord } from './klient-executable/freshness.js';
 import { makeSingleExecutable } from './klient-executable/sea.js';
 
+const run = promisify(execFile);
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const klientPackage = join(root, 'packages/klient/package.json');
 
@@ -62,7 +64,6 @@ export async function buildKlient(options: BuildOptions = {}): Promise<KlientBui
   const entry = resolve(options.entry ?? defaultEntry);
   const outDir = resolve(options.outDir ?? defaultOutDir);
   const out = klientOutputs(outDir);
-  const { version } = JSON.parse(await readFile(klientPackage, 'utf8')) as { version: string };
   await mkdir(outDir, { recursive: true });
   // No record until the new outputs are all in place: a failed build must read as stale.
   await rm(out.record, { force: true });
@@ -73,6 +74,7 @@ export async function buildKlient(options: BuildOptions = {}): Promise<KlientBui
     const pty = ptyAddonFile();
     const { inputs, assets } = await bundleKlient(entry, bundle, [{ name: 'pty', file: pty }]);
     await makeSingleExecutable({ main: bundle, assets, workDir, output: out.executable });
+    const version = await reportedVersion(out.executable);
     const sha256 = await sha256File(out.executable);
     const { size } = await stat(out.executable);
     await writeAtomically(out.sha256File, `${sha256}  ${basename(out.executable)}\n`);
@@ -92,6 +94,18 @@ export async function buildKlient(options: BuildOptions = {}): Promise<KlientBui
   } finally {
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The version the new executable reports (`klient version`): the one Kloud serves it under. Running
+ * it is also the first proof that the bundle starts inside the executable.
+ */
+async function reportedVersion(executable: string): Promise<string> {
+  const { stdout, stderr } = await run(executable, ['version'], { env: {} });
+  const match = /^klient (\S+)\n$/.exec(stdout);
+  if (!match) throw new Error(`${executable} version printed ${JSON.stringify(stdout)} ${stderr}`);
+  if (stderr) throw new Error(`${executable} version wrote to stderr: ${stderr}`);
+  return match[1]!;
 }
 
 async function writeAtomically(file: string, text: string): Promise<void> {

@@ -60,6 +60,25 @@ function bundledNativeAddons(addons: Record<string, BundledAddon>): esbuild.Plug
   };
 }
 
+/**
+ * Optional native speed-ups that `ws` tries inside try/catch; without them it uses its JavaScript
+ * paths. Left external, the executable's built-in-only `require` would print a warning at every
+ * start, so they become modules that fail the way a missing module does.
+ */
+function absentOptionalModules(names: string[]): esbuild.Plugin {
+  const filter = new RegExp(`^(${names.join('|')})$`);
+  return {
+    name: 'klient-absent-optional-modules',
+    setup(build) {
+      build.onResolve({ filter }, (args) => ({ path: args.path, namespace: 'klient-absent' }));
+      build.onLoad({ filter: /.*/, namespace: 'klient-absent' }, (args) => ({
+        contents: `const e = new Error(${JSON.stringify(`Cannot find module '${args.path}' (not bundled)`)}); e.code = 'MODULE_NOT_FOUND'; throw e;`,
+        loader: 'js',
+      }));
+    },
+  };
+}
+
 async function describeAddons(
   sources: AddonSource[],
 ): Promise<{ addons: Record<string, BundledAddon>; assets: Record<string, string> }> {
@@ -100,12 +119,10 @@ export async function bundleKlient(
       'import.meta.filename': '__filename',
       'import.meta.dirname': '__dirname',
     },
-    // Optional speed-ups `ws` tries inside try/catch; absent, it uses its JavaScript paths.
-    external: ['bufferutil', 'utf-8-validate'],
-    plugins: [bundledNativeAddons(addons)],
+    plugins: [bundledNativeAddons(addons), absentOptionalModules(['bufferutil', 'utf-8-validate'])],
   });
   const inputs = Object.keys(result.metafile.inputs)
-    .filter((p) => !p.startsWith('klient:'))
+    .filter((p) => !/^klient(-absent)?:/.test(p))
     .map((p) => resolve(p));
   return { inputs: [...inputs, ...sources.map((s) => s.file)], assets };
 }

@@ -42,6 +42,8 @@ export function klientOutputs(outDir = defaultOutDir) {
   return {
     executable,
     sha256File: `${executable}.sha256`,
+    /** The script inside the executable; stack traces name it, so it is kept to read them. */
+    bundle: `${executable}.cjs`,
     manifest: join(outDir, 'manifest.json'),
     record: join(outDir, '.build-inputs.json'),
   };
@@ -70,7 +72,7 @@ export async function buildKlient(options: BuildOptions = {}): Promise<KlientBui
   // A private scratch directory per build, so two builds at once cannot mix their blobs.
   const workDir = await mkdtemp(join(outDir, '.work-'));
   try {
-    const bundle = join(workDir, 'klient.cjs');
+    const bundle = out.bundle;
     const pty = ptyAddonFile();
     const { inputs, assets } = await bundleKlient(entry, bundle, [{ name: 'pty', file: pty }]);
     await makeSingleExecutable({ main: bundle, assets, workDir, output: out.executable });

@@ -1,0 +1,161 @@
+/**
+ * Moving a large file: Klient's streamed `fs.readFile` and chunked upload (`fs.openWrite`,
+ * `fs.writeChunk`, `fs.commitWrite`) against `sftp -b` get/put on the same loopback sshd, and
+ * how much Klient's resident memory grows while it moves the file, at two file sizes: it should
+ * stay flat, not follow the file.
+ */
+import { createHash, randomFillSync } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { RpcClient } from '@kk/protocol';
+import type { OpenSsh } from '../peers/openssh.js';
+import type { BenchRow } from '../row.js';
+
+const MiB = 1024 * 1024;
+const chunkBytes = MiB;
+/** Chunks sent before waiting for the oldest answer: enough to keep the pipe full. */
+const uploadWindow = 4;
+
+/** Writes `size` bytes of random data to `file`, 8 MiB at a time. */
+async function makeFile(file: string, size: number): Promise<void> {
+  const handle = await open(file, 'w');
+  try {
+    const block = new Uint8Array(8 * MiB);
+    for (let done = 0; done < size; done += block.length) {
+      randomFillSync(block);
+      await handle.write(block, 0, Math.min(block.length, size - done));
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** Peak resident memory of `pid` (from /proc) while `work` runs, minus what it was before. */
+async function rssGrowth<T>(pid: number, work: () => Promise<T>): Promise<{ result: T; growth: number }> {
+  const rss = async () => {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+  };
+  const before = await rss();
+  let peak = before;
+  const timer = setInterval(() => {
+    rss().then(
+      (now) => {
+        peak = Math.max(peak, now);
+      },
+      () => undefined,
+    );
+  }, 10);
+  try {
+    const result = await work();
+    peak = Math.max(peak, await rss());
+    return { result, growth: peak - before };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function timed(work: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await work();
+  return (performance.now() - started) / 1000;
+}
+
+async function klientRead(client: RpcClient, path: string, size: number): Promise<void> {
+  const { streamId } = await client.call('fs.readFile', { path, stream: true });
+  if (streamId === undefined) throw new Error('fs.readFile with stream: true answered without a stream id');
+  let received = 0;
+  for await (const chunk of client.openReader(streamId)) {
+    if (!(chunk instanceof Uint8Array)) throw new Error('fs.readFile stream carried a non-binary chunk');
+    received += chunk.length;
+  }
+  if (received !== size) throw new Error(`fs.readFile streamed ${received} bytes of ${size}`);
+}
+
+async function klientWrite(client: RpcClient, source: string, path: string, size: number): Promise<void> {
+  const { uploadId } = await client.call('fs.openWrite', { path });
+  const inFlight: Array<Promise<unknown>> = [];
+  let at = 0;
+  for await (const chunk of createReadStream(source, { highWaterMark: chunkBytes })) {
+    const data = (chunk as Buffer).toString('base64');
+    inFlight.push(client.call('fs.writeChunk', { uploadId, data, encoding: 'base64', at }));
+    at += (chunk as Buffer).length;
+    if (inFlight.length >= uploadWindow) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  const written = await client.call('fs.commitWrite', { uploadId }, { timeoutMs: 120_000 });
+  if (written.size !== size) throw new Error(`fs.commitWrite wrote ${written.size} bytes of ${size}`);
+}
+
+export async function benchFiles(client: RpcClient, klientPid: number, ssh: OpenSsh): Promise<BenchRow[]> {
+  const dir = ssh.dir;
+  const rows: BenchRow[] = [];
+  const growth: Record<string, number> = {};
+  // 16 MiB first and not reported: the first transfer pays for buffers and compiled code once.
+  for (const mib of [16, 64, 256]) {
+    const size = mib * MiB;
+    const source = join(dir, `source-${mib}`);
+    await makeFile(source, size);
+    const expected = await sha256Of(source);
+
+    const read = await rssGrowth(klientPid, () => timed(() => klientRead(client, source, size)));
+    const write = await rssGrowth(klientPid, () =>
+      timed(() => klientWrite(client, source, join(dir, 'k-put'), size)),
+    );
+    if ((await sha256Of(join(dir, 'k-put'))) !== expected)
+      throw new Error('fs.writeFile upload differs from the source');
+    growth[`read-${mib}`] = read.growth;
+    growth[`write-${mib}`] = write.growth;
+
+    if (mib === 256) {
+      const get = await timed(() => ssh.sftpBatch([`get ${source} ${join(dir, 's-get')}`]));
+      const put = await timed(() => ssh.sftpBatch([`put ${source} ${join(dir, 's-put')}`]));
+      if ((await sha256Of(join(dir, 's-put'))) !== expected)
+        throw new Error('sftp put differs from the source');
+      const note = 'one file, loopback; Klient fsyncs before its rename, sftp does not';
+      rows.push(
+        {
+          figure: `read ${mib} MiB file`,
+          value: mib / read.result,
+          unit: 'MiB/s',
+          peer: 'sftp get',
+          peerValue: mib / get,
+          better: 'higher',
+          note,
+        },
+        {
+          figure: `write ${mib} MiB file`,
+          value: mib / write.result,
+          unit: 'MiB/s',
+          peer: 'sftp put',
+          peerValue: mib / put,
+          better: 'higher',
+          note,
+        },
+      );
+    }
+    await rm(join(dir, 'k-put'), { force: true });
+    await rm(source, { force: true });
+  }
+  for (const kind of ['read', 'write'] as const) {
+    rows.push({
+      figure: `Klient RSS growth during ${kind} of 256 MiB`,
+      value: growth[`${kind}-256`]! / MiB,
+      unit: 'MiB',
+      peer: `same, 64 MiB ${kind}`,
+      peerValue: growth[`${kind}-64`]! / MiB,
+      better: 'lower',
+      note: 'peak RSS minus RSS before, sampled every 10 ms; goal: ratio near 1 (not following the file size)',
+    });
+  }
+  await rm(join(dir, 's-get'), { force: true });
+  await rm(join(dir, 's-put'), { force: true });
+  return rows;
+}

@@ -1,5 +1,7 @@
 import type { SpawnOptions } from 'node:child_process';
-import { stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
 import { errnoOf, errors } from '../errors.js';
 import { resolvePath } from '../fs/paths.js';
 
@@ -34,13 +36,38 @@ export async function prepareCommand(spec: CommandSpec, home: string): Promise<P
     throw err;
   }
   const env = spec.clearEnv ? { ...spec.env } : { ...process.env, ...spec.env };
-  const [file, args] = spec.argv ? [spec.argv[0]!, spec.argv.slice(1)] : ['/bin/sh', ['-c', spec.command!]];
+  const [file, args] = spec.argv
+    ? [await findProgram(spec.argv[0]!, env.PATH, cwd), spec.argv.slice(1)]
+    : ['/bin/sh', ['-c', spec.command!]];
   return {
     file,
     args,
-    options: { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] },
+    options: { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], argv0: spec.argv?.[0] },
     display: spec.argv ? { argv: spec.argv, cwd } : { command: spec.command, cwd },
   };
+}
+
+/**
+ * Find a program the way execvp(3) would, but tell apart "not there" (NotFound) from "there but
+ * not executable" (Forbidden): execvp answers EACCES for a missing program whenever some PATH
+ * directory is unreadable, which would send the caller looking in the wrong place.
+ */
+async function findProgram(name: string, path: string | undefined, cwd: string): Promise<string> {
+  if (name.includes('/')) return isAbsolute(name) ? name : resolve(cwd, name);
+  let denied: string | undefined;
+  for (const dir of (path ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+    const candidate = resolve(cwd, dir || '.', name);
+    const found = await stat(candidate).catch(() => undefined); // unreadable PATH dirs are skipped, as execvp does
+    if (!found?.isFile()) continue;
+    try {
+      await access(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      denied ??= candidate;
+    }
+  }
+  if (denied) throw errors.forbidden(`permission denied: ${denied} is not executable`, { command: name });
+  throw errors.notFound(`command not found: ${name} (not in PATH)`, { command: name });
 }
 
 /** The error to answer when spawn itself fails (the program could not be started). */

@@ -31,7 +31,9 @@ export function classify(value: unknown): Incoming {
       return { kind: 'invalid', id };
     }
     const message = value as unknown as JSONRPCRequest;
-    return hasId ? { kind: 'request', message: message as JSONRPCRequest & { id: JSONRPCID } } : { kind: 'notification', message };
+    return hasId
+      ? { kind: 'request', message: message as JSONRPCRequest & { id: JSONRPCID } }
+      : { kind: 'notification', message };
   }
   const hasResult = Object.hasOwn(value, 'result');
   const hasError = Object.hasOwn(value, 'error');

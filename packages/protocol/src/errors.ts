@@ -68,7 +68,8 @@ export const errors = {
     new RpcError(ErrorCode.InternalError, message, data),
   methodNotFound: (method: string) =>
     new RpcError(ErrorCode.MethodNotFound, `method not found: ${method}`, { method }),
-  unauthenticated: (message: string, data?: unknown) => new RpcError(ErrorCode.Unauthenticated, message, data),
+  unauthenticated: (message: string, data?: unknown) =>
+    new RpcError(ErrorCode.Unauthenticated, message, data),
   forbidden: (message: string, data?: unknown) => new RpcError(ErrorCode.Forbidden, message, data),
   notFound: (message: string, data?: unknown) => new RpcError(ErrorCode.NotFound, message, data),
   conflict: (message: string, data?: unknown) => new RpcError(ErrorCode.Conflict, message, data),

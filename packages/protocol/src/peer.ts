@@ -1,16 +1,24 @@
 import {
   createJSONRPCErrorResponse,
+  JSONRPCClient,
+  JSONRPCErrorException,
   type JSONRPCErrorResponse,
   type JSONRPCID,
   type JSONRPCRequest,
   type JSONRPCResponse,
-  JSONRPCClient,
-  JSONRPCErrorException,
   JSONRPCServer,
 } from 'json-rpc-2.0';
-import { catalogue, type MethodName, type MethodSpec, type ParamsOf, type ParsedParamsOf, type ResultOf, scopeAllows } from './catalogue/index.js';
-import { AppCode, ErrorCode, errors, RpcError } from './errors.js';
+import {
+  catalogue,
+  type MethodName,
+  type MethodSpec,
+  type ParamsOf,
+  type ParsedParamsOf,
+  type ResultOf,
+  scopeAllows,
+} from './catalogue/index.js';
 import { classify, type Incoming } from './envelope.js';
+import { AppCode, ErrorCode, errors, RpcError } from './errors.js';
 import { decodeFrame } from './frames.js';
 import { type Limits, resolveLimits } from './limits.js';
 import type { Principal } from './principal.js';
@@ -55,6 +63,9 @@ type NotificationListener = (params: unknown) => void;
 
 const internalNotifications = new Set(['stream.data', 'stream.end', 'stream.cancel']);
 
+/** Streams announced by data before their result: a few are normal, many are abuse. */
+const MAX_UNCLAIMED_STREAMS = 64;
+
 /**
  * One end of a JSON-RPC 2.0 connection, both server and client (DESIGN §3). It validates
  * every incoming call against the catalogue, enforces the caller's scope, limits calls in
@@ -71,7 +82,10 @@ export class Peer {
   private readonly abort = new AbortController();
   private readonly senders = new Map<number, StreamSender>();
   private readonly readers = new Map<number, StreamReader>();
-  private readonly unclaimed = new Map<number, { reader: StreamReader; timer: ReturnType<typeof setTimeout> }>();
+  private readonly unclaimed = new Map<
+    number,
+    { reader: StreamReader; timer: ReturnType<typeof setTimeout> }
+  >();
   private readonly fullReaders = new Set<number>();
   private readonly notificationListeners = new Map<string, Set<NotificationListener>>();
   private readonly closeListeners: Array<(code: number, reason: string) => void> = [];
@@ -94,7 +108,9 @@ export class Peer {
     this.client = new JSONRPCClient((payload) => this.sendText(JSON.stringify(payload)));
     this.server.mapErrorToJSONRPCErrorResponse = (id, error) => this.mapError(id, error);
     this.server.handleMethodNotFound = async (request) =>
-      request.id === undefined ? null : { jsonrpc: '2.0', id: request.id, error: errors.methodNotFound(request.method).toJSON() };
+      request.id === undefined
+        ? null
+        : { jsonrpc: '2.0', id: request.id, error: errors.methodNotFound(request.method).toJSON() };
     this.register({ 'rpc.ping': () => ({ pong: true as const }) });
     if (options.methods) this.register(options.methods);
   }
@@ -117,10 +133,13 @@ export class Peer {
       this.server.addMethodAdvanced(name, async (request, serverParams) => {
         const ctx = serverParams.ctx;
         if (!scopeAllows(ctx.principal.scope, spec.access)) {
-          throw errors.forbidden(`${name} needs ${spec.access} access; this connection's scope is ${ctx.principal.scope}`, {
-            method: name,
-            scope: ctx.principal.scope,
-          });
+          throw errors.forbidden(
+            `${name} needs ${spec.access} access; this connection's scope is ${ctx.principal.scope}`,
+            {
+              method: name,
+              scope: ctx.principal.scope,
+            },
+          );
         }
         const params = parseParams(name, spec.params, request.params);
         const result = await (handler as Handler<MethodName>)(params as never, ctx);
@@ -130,7 +149,11 @@ export class Peer {
   }
 
   /** Calls a method on the other side; rejects with an RpcError carrying the remote code. */
-  async call<M extends MethodName>(method: M, params: ParamsOf<M>, options: CallOptions = {}): Promise<ResultOf<M>> {
+  async call<M extends MethodName>(
+    method: M,
+    params: ParamsOf<M>,
+    options: CallOptions = {},
+  ): Promise<ResultOf<M>> {
     if (this.isClosed) throw errors.unavailable('connection is closed; reconnect and retry');
     const timeoutMs = options.timeoutMs ?? this.limits.callTimeoutMs;
     const requester = this.client.timeout(timeoutMs, (id) =>
@@ -155,7 +178,10 @@ export class Peer {
   /** Listens for notifications of one method from the other side (not the internal stream ones). */
   onNotification(method: string, listener: NotificationListener): () => void {
     let set = this.notificationListeners.get(method);
-    if (!set) this.notificationListeners.set(method, (set = new Set()));
+    if (!set) {
+      set = new Set();
+      this.notificationListeners.set(method, set);
+    }
     set.add(listener);
     return () => set.delete(listener);
   }
@@ -197,16 +223,25 @@ export class Peer {
   /** Feeds one received WebSocket message. Never throws: bad input is answered or dropped. */
   receive(data: string | Uint8Array): void {
     if (this.isClosed) return;
-    if (typeof data !== 'string') return this.receiveBinary(data);
+    if (typeof data !== 'string') {
+      this.receiveBinary(data);
+      return;
+    }
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
     } catch {
-      return this.sendText(JSON.stringify(createJSONRPCErrorResponse(null, ErrorCode.ParseError, 'Parse error: the frame is not valid JSON')));
+      this.sendText(
+        JSON.stringify(
+          createJSONRPCErrorResponse(null, ErrorCode.ParseError, 'Parse error: the frame is not valid JSON'),
+        ),
+      );
+      return;
     }
     if (Array.isArray(parsed)) {
       if (parsed.length === 0) {
-        return this.sendText(JSON.stringify(invalidRequest(null, 'an empty batch is not a valid request')));
+        this.sendText(JSON.stringify(invalidRequest(null, 'an empty batch is not a valid request')));
+        return;
       }
       void this.receiveBatch(parsed);
       return;
@@ -302,7 +337,12 @@ export class Peer {
         for (const sender of opened) sender.cancel('the call that opened the stream failed');
         return { message: response };
       }
-      return { message: response, afterSend: () => opened.forEach((s) => s.uncork()) };
+      return {
+        message: response,
+        afterSend: () => {
+          for (const sender of opened) sender.uncork();
+        },
+      };
     } finally {
       this.inFlight--;
     }
@@ -312,18 +352,27 @@ export class Peer {
     const params = (message.params ?? {}) as Record<string, unknown>;
     switch (message.method) {
       case 'stream.data':
-        return this.deliver(Number(params.id), params.data);
+        this.deliver(Number(params.id), params.data);
+        return;
       case 'stream.end': {
         const reader = this.takeReader(Number(params.id));
         if (!reader) return;
         if (params.error && typeof params.error === 'object') {
           const e = params.error as { code?: number; message?: string; data?: unknown };
-          reader.fail(new RpcError(Number(e.code ?? ErrorCode.InternalError), String(e.message ?? 'stream failed'), e.data));
+          reader.fail(
+            new RpcError(
+              Number(e.code ?? ErrorCode.InternalError),
+              String(e.message ?? 'stream failed'),
+              e.data,
+            ),
+          );
         } else reader.end(params.final);
         return;
       }
       case 'stream.cancel':
-        this.senders.get(Number(params.id))?.cancel(typeof params.reason === 'string' ? params.reason : 'cancelled');
+        this.senders
+          .get(Number(params.id))
+          ?.cancel(typeof params.reason === 'string' ? params.reason : 'cancelled');
         return;
     }
     const listeners = this.notificationListeners.get(message.method);
@@ -334,7 +383,12 @@ export class Peer {
     // A notification to a served method runs it and answers nothing, as the specification says.
     if (this.server.hasMethod(message.method)) {
       void this.server.receive(message, {
-        ctx: { peer: this, principal: this.principal, signal: this.abort.signal, openStream: () => this.openStream() },
+        ctx: {
+          peer: this,
+          principal: this.principal,
+          signal: this.abort.signal,
+          openStream: () => this.openStream(),
+        },
       });
     }
   }
@@ -345,9 +399,37 @@ export class Peer {
   }
 
   private deliver(streamId: number, chunk: unknown): void {
-    if (!Number.isInteger(streamId) || streamId <= 0) return;
-    const reader = this.readers.get(streamId) ?? this.unclaimed.get(streamId)?.reader ?? this.createUnclaimed(streamId);
+    // The other side allocates ids of the other parity; anything else is not a stream of theirs.
+    const theirParity = this.role === 'client' ? 0 : 1;
+    if (!Number.isInteger(streamId) || streamId <= 0 || streamId % 2 !== theirParity) return;
+    let reader = this.readers.get(streamId) ?? this.unclaimed.get(streamId)?.reader;
+    if (!reader) {
+      if (this.unclaimed.size >= MAX_UNCLAIMED_STREAMS) {
+        this.notify('stream.cancel', { id: streamId, reason: 'too many unannounced streams' });
+        return;
+      }
+      reader = this.createUnclaimed(streamId);
+    }
     reader.push(chunk);
+  }
+
+  /** Counts of live per-connection state, for tests and metrics: none of it may grow without bound. */
+  stats(): {
+    inFlight: number;
+    senders: number;
+    readers: number;
+    unclaimed: number;
+    notificationListeners: number;
+  } {
+    let listeners = 0;
+    for (const set of this.notificationListeners.values()) listeners += set.size;
+    return {
+      inFlight: this.inFlight,
+      senders: this.senders.size,
+      readers: this.readers.size,
+      unclaimed: this.unclaimed.size,
+      notificationListeners: listeners,
+    };
   }
 
   private takeReader(streamId: number): StreamReader | undefined {
@@ -366,10 +448,12 @@ export class Peer {
       queued: (id, bytes) => this.queued(id, bytes),
     });
     this.readers.set(streamId, reader);
-    void reader.done.finally(() => {
-      this.readers.delete(streamId);
-      this.queued(streamId, 0);
-    }).catch(() => {});
+    void reader.done
+      .finally(() => {
+        this.readers.delete(streamId);
+        this.queued(streamId, 0);
+      })
+      .catch(() => {});
     return reader;
   }
 
@@ -433,7 +517,11 @@ export class Peer {
   private mapError(id: JSONRPCID, error: unknown): JSONRPCErrorResponse {
     if (error instanceof RpcError) return { jsonrpc: '2.0', id, error: error.toJSON() };
     this.onInternalError(String(id), error);
-    return createJSONRPCErrorResponse(id, ErrorCode.InternalError, 'internal error; the server logged the details');
+    return createJSONRPCErrorResponse(
+      id,
+      ErrorCode.InternalError,
+      'internal error; the server logged the details',
+    );
   }
 }
 

@@ -21,7 +21,9 @@ export interface MethodSpec<P extends z.ZodType = z.ZodType, R extends z.ZodType
   streams?: boolean;
 }
 
-export function defineMethod<P extends z.ZodType, R extends z.ZodType>(spec: MethodSpec<P, R>): MethodSpec<P, R> {
+export function defineMethod<P extends z.ZodType, R extends z.ZodType>(
+  spec: MethodSpec<P, R>,
+): MethodSpec<P, R> {
   return spec;
 }
 

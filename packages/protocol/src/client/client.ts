@@ -63,7 +63,11 @@ export class RpcClient {
     return this.peer;
   }
 
-  async call<M extends MethodName>(method: M, params: ParamsOf<M>, options: CallOptions = {}): Promise<ResultOf<M>> {
+  async call<M extends MethodName>(
+    method: M,
+    params: ParamsOf<M>,
+    options: CallOptions = {},
+  ): Promise<ResultOf<M>> {
     const timeoutMs = options.timeoutMs ?? this.limits.callTimeoutMs;
     const started = Date.now();
     const peer = await this.waitOpen(timeoutMs);
@@ -191,7 +195,9 @@ export class RpcClient {
       } else if (event.code === 1009) {
         this.lastError = errors.tooLarge(event.reason || 'frame too large');
       } else if (!this.lastError) {
-        this.lastError = errors.unavailable(`connection to ${this.url} closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`);
+        this.lastError = errors.unavailable(
+          `connection to ${this.url} closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`,
+        );
       }
       this.retry();
     };
@@ -237,16 +243,19 @@ export class RpcClient {
     if (expiresAt === undefined) return;
     const lifetime = expiresAt - Date.now();
     const before = Math.min(this.options.renewBeforeMs ?? 60_000, lifetime / 5);
-    this.later(async () => {
-      if (peer.closed || this.state === 'closed') return;
-      try {
-        const fresh = await this.tokenProvider();
-        await peer.call('rpc.renewToken', { token: fresh });
-        this.scheduleRenewal(peer, fresh);
-      } catch {
-        // The server closes the connection at expiry; the reconnect fetches a fresh token.
-      }
-    }, Math.max(0, lifetime - before));
+    this.later(
+      async () => {
+        if (peer.closed || this.state === 'closed') return;
+        try {
+          const fresh = await this.tokenProvider();
+          await peer.call('rpc.renewToken', { token: fresh });
+          this.scheduleRenewal(peer, fresh);
+        } catch {
+          // The server closes the connection at expiry; the reconnect fetches a fresh token.
+        }
+      },
+      Math.max(0, lifetime - before),
+    );
   }
 
   private later(fn: () => void, ms: number): void {
@@ -279,7 +288,11 @@ function refusalError(refusal: { status: number; body: string }): RpcError {
 }
 
 /** Opens a client connection. In Node import from `@kk/protocol/node.js`, which supplies `ws`. */
-export function connect(url: string, tokenProvider: TokenProvider | string, options: ClientOptions = {}): RpcClient {
+export function connect(
+  url: string,
+  tokenProvider: TokenProvider | string,
+  options: ClientOptions = {},
+): RpcClient {
   const provider = typeof tokenProvider === 'string' ? () => tokenProvider : tokenProvider;
   return new RpcClient(url, provider, options);
 }

@@ -30,7 +30,8 @@ export type SocketFactory = (url: string, token: string, maxFrameBytes: number) 
 /** The browser's own WebSocket; the token travels as a query parameter (browsers send no headers). */
 export const browserSocketFactory: SocketFactory = (url, token) => {
   const Ctor = (globalThis as { WebSocket?: new (url: string) => SocketLike }).WebSocket;
-  if (!Ctor) throw new Error('no WebSocket in this environment; pass a socket factory (Node: @kk/protocol/node.js)');
+  if (!Ctor)
+    throw new Error('no WebSocket in this environment; pass a socket factory (Node: @kk/protocol/node.js)');
   const withToken = new URL(url);
   withToken.searchParams.set('token', token);
   return { socket: new Ctor(withToken.toString()) };

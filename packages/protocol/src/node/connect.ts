@@ -1,5 +1,10 @@
 import WebSocket from 'ws';
-import { type ClientOptions, connect as connectWith, type RpcClient, type TokenProvider } from '../client/client.js';
+import {
+  type ClientOptions,
+  connect as connectWith,
+  type RpcClient,
+  type TokenProvider,
+} from '../client/client.js';
 import type { OpenedSocket, SocketFactory, SocketLike } from '../client/socket.js';
 
 /** `ws` with the token in the Authorization header, pings observed, and reads pausable. */
@@ -32,6 +37,10 @@ export const nodeSocketFactory: SocketFactory = (url, token, maxFrameBytes) => {
   return opened;
 };
 
-export function connect(url: string, tokenProvider: TokenProvider | string, options: ClientOptions = {}): RpcClient {
+export function connect(
+  url: string,
+  tokenProvider: TokenProvider | string,
+  options: ClientOptions = {},
+): RpcClient {
   return connectWith(url, tokenProvider, { socketFactory: nodeSocketFactory, ...options });
 }

@@ -40,7 +40,11 @@ export class RpcEndpoint {
 
   constructor(private readonly options: EndpointOptions) {
     this.limits = resolveLimits(options.limits);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: this.limits.maxFrameBytes, clientTracking: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.limits.maxFrameBytes,
+      clientTracking: false,
+    });
     this.heartbeat = setInterval(() => this.beat(), this.limits.heartbeatMs);
     this.heartbeat.unref();
   }
@@ -70,12 +74,18 @@ export class RpcEndpoint {
 
   private accept(ws: import('ws').WebSocket, principal: Principal, req: IncomingMessage): void {
     explainOversize(ws, this.limits.maxFrameBytes);
-    const methods = typeof this.options.methods === 'function' ? this.options.methods(principal, req) : this.options.methods;
+    const methods =
+      typeof this.options.methods === 'function'
+        ? this.options.methods(principal, req)
+        : this.options.methods;
     const peer: Peer = new Peer(wsTransport(ws), {
       role: 'server',
       principal,
       limits: this.limits,
-      methods: { ...methods, 'rpc.renewToken': (p): Promise<{ expiresAt: number | null }> => this.renew(peer, p.token, req) },
+      methods: {
+        ...methods,
+        'rpc.renewToken': (p): Promise<{ expiresAt: number | null }> => this.renew(peer, p.token, req),
+      },
       onInternalError: this.options.onInternalError,
       catalogue: this.options.catalogue,
     });
@@ -84,7 +94,9 @@ export class RpcEndpoint {
     this.missed.set(peer, 0);
     ws.on('pong', () => this.missed.set(peer, 0));
     bindPeer(ws, peer);
-    const expiry = new ExpiryTimer(() => ws.close(CloseCode.TokenExpired, 'token expired; connect again with a fresh token'));
+    const expiry = new ExpiryTimer(() =>
+      ws.close(CloseCode.TokenExpired, 'token expired; connect again with a fresh token'),
+    );
     expiry.set(principal.expiresAt);
     peer.onClose(() => {
       expiry.clear();
@@ -96,7 +108,11 @@ export class RpcEndpoint {
     this.options.onConnection?.(peer, req);
   }
 
-  private async renew(peer: Peer, token: string, req: IncomingMessage): Promise<{ expiresAt: number | null }> {
+  private async renew(
+    peer: Peer,
+    token: string,
+    req: IncomingMessage,
+  ): Promise<{ expiresAt: number | null }> {
     const next = await this.options.authenticate(token, req);
     if (next.sub !== peer.principal.sub) {
       throw new RpcError(4003, 'a renewed token must name the same subject as the connection');

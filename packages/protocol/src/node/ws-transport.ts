@@ -18,7 +18,11 @@ export function wsTransport(ws: WebSocket): Transport {
 /** Feeds a `ws` socket's messages and close to a peer. */
 export function bindPeer(ws: WebSocket, peer: Peer): void {
   ws.on('message', (data, isBinary) => {
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    const bytes = Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data);
     peer.receive(isBinary ? bytes : bytes.toString('utf8'));
   });
   ws.on('close', (code, reason) => peer.handleTransportClose(code, reason.toString()));

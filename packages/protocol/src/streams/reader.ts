@@ -61,11 +61,15 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
 
   push(chunk: StreamChunk): void {
     if (this.finished) return;
-    if (this.listener) return this.listener(chunk);
+    if (this.listener) {
+      this.listener(chunk);
+      return;
+    }
     if (this.waiting) {
       const waiting = this.waiting;
       this.waiting = undefined;
-      return waiting.resolve({ value: chunk, done: false });
+      waiting.resolve({ value: chunk, done: false });
+      return;
     }
     this.queue.push(chunk);
     this.setQueued(this.queuedBytes + sizeOf(chunk));

@@ -33,7 +33,11 @@ export class KeySet {
     const keys = (value as { keys?: unknown })?.keys;
     if (!Array.isArray(keys) || keys.length === 0) throw new Error('key set JSON has no keys');
     for (const key of keys as StoredKey[]) {
-      if (typeof key.kid !== 'string' || key.privateJwk?.crv !== 'Ed25519' || key.publicJwk?.crv !== 'Ed25519') {
+      if (
+        typeof key.kid !== 'string' ||
+        key.privateJwk?.crv !== 'Ed25519' ||
+        key.publicJwk?.crv !== 'Ed25519'
+      ) {
         throw new Error('key set JSON holds a key that is not an Ed25519 key with a kid');
       }
     }

@@ -2,14 +2,19 @@ import {
   createLocalJWKSet,
   createRemoteJWKSet,
   decodeProtectedHeader,
-  errors as jose,
   type JWTPayload,
   type JWTVerifyGetKey,
+  errors as jose,
   jwtVerify,
 } from 'jose';
 import type { Scope } from '../catalogue/define.js';
 import { RpcError } from '../errors.js';
-import { type AccessTokenClaims, KITE_KEY_AUDIENCE, type KiteKeyClaims, MAX_ACCESS_TOKEN_SECONDS } from './claims.js';
+import {
+  type AccessTokenClaims,
+  KITE_KEY_AUDIENCE,
+  type KiteKeyClaims,
+  MAX_ACCESS_TOKEN_SECONDS,
+} from './claims.js';
 import type { Jwks, KeySet } from './keyset.js';
 
 /** Why a token was refused; each case has its own reason so logs and callers can tell them apart. */
@@ -33,7 +38,8 @@ export function tokenError(reason: TokenRefusal, message: string): RpcError {
 export type KeySource = KeySet | Jwks | URL;
 
 export function keyResolver(source: KeySource): JWTVerifyGetKey {
-  if (source instanceof URL) return createRemoteJWKSet(source, { cooldownDuration: 5_000, cacheMaxAge: 600_000 });
+  if (source instanceof URL)
+    return createRemoteJWKSet(source, { cooldownDuration: 5_000, cacheMaxAge: 600_000 });
   if ('toJWKS' in source) {
     // Read the set on every call so rotation and retirement take effect at once.
     return (header, token) => createLocalJWKSet(source.toJWKS())(header, token);
@@ -55,7 +61,8 @@ async function verify(
   } catch {
     throw tokenError('malformed', 'token is not a JWT (three base64url parts with a JSON header)');
   }
-  if (alg !== 'EdDSA') throw tokenError('alg-not-allowed', `token algorithm ${String(alg)} is not accepted; only EdDSA is`);
+  if (alg !== 'EdDSA')
+    throw tokenError('alg-not-allowed', `token algorithm ${String(alg)} is not accepted; only EdDSA is`);
   try {
     const { payload } = await jwtVerify(token, getKey, {
       algorithms: ['EdDSA'],
@@ -72,21 +79,29 @@ async function verify(
 function mapJoseError(error: unknown): RpcError {
   if (error instanceof jose.JWTExpired) return tokenError('expired', 'token has expired; get a fresh one');
   if (error instanceof jose.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf' || error.claim === 'iat') return tokenError('not-yet-valid', 'token is not valid yet (nbf/iat in the future)');
+    if (error.claim === 'nbf' || error.claim === 'iat')
+      return tokenError('not-yet-valid', 'token is not valid yet (nbf/iat in the future)');
     if (error.claim === 'aud') return tokenError('wrong-audience', 'token was issued for another audience');
     if (error.claim === 'iss') return tokenError('wrong-issuer', 'token was issued by another issuer');
     return tokenError('bad-claims', `token claim ${error.claim} is invalid: ${error.reason}`);
   }
-  if (error instanceof jose.JWKSNoMatchingKey) return tokenError('unknown-kid', 'token was signed with an unknown or retired key');
-  if (error instanceof jose.JOSEAlgNotAllowed) return tokenError('alg-not-allowed', 'token algorithm is not accepted; only EdDSA is');
-  if (error instanceof jose.JWSSignatureVerificationFailed) return tokenError('bad-signature', 'token signature does not verify');
+  if (error instanceof jose.JWKSNoMatchingKey)
+    return tokenError('unknown-kid', 'token was signed with an unknown or retired key');
+  if (error instanceof jose.JOSEAlgNotAllowed)
+    return tokenError('alg-not-allowed', 'token algorithm is not accepted; only EdDSA is');
+  if (error instanceof jose.JWSSignatureVerificationFailed)
+    return tokenError('bad-signature', 'token signature does not verify');
   if (error instanceof jose.JWKSTimeout || error instanceof jose.JOSEError === false) {
     return new RpcError(4503, 'cannot check the token now: the key set is unreachable');
   }
   return tokenError('malformed', 'token is malformed');
 }
 
-export async function verifyKiteKey(token: string | undefined, keys: JWTVerifyGetKey, issuer: string): Promise<KiteKeyClaims> {
+export async function verifyKiteKey(
+  token: string | undefined,
+  keys: JWTVerifyGetKey,
+  issuer: string,
+): Promise<KiteKeyClaims> {
   const payload = await verify(token, keys, { issuer, audience: KITE_KEY_AUDIENCE });
   if (typeof payload.jti !== 'string' || typeof payload.sub !== 'string') {
     throw tokenError('bad-claims', 'kite.key must carry jti (the machine kite id) and sub (the owner)');
@@ -104,7 +119,11 @@ export async function verifyAccessToken(
   if (typeof payload.sub !== 'string' || typeof scope !== 'string' || !scopes.includes(scope as Scope)) {
     throw tokenError('bad-claims', 'access token must carry sub and a scope of owner, user or readonly');
   }
-  if (typeof payload.exp !== 'number' || typeof payload.iat !== 'number' || payload.exp - payload.iat > MAX_ACCESS_TOKEN_SECONDS) {
+  if (
+    typeof payload.exp !== 'number' ||
+    typeof payload.iat !== 'number' ||
+    payload.exp - payload.iat > MAX_ACCESS_TOKEN_SECONDS
+  ) {
     throw tokenError('bad-claims', `access token must expire within ${MAX_ACCESS_TOKEN_SECONDS} s of issue`);
   }
   return payload as unknown as AccessTokenClaims;

@@ -1,0 +1,191 @@
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { defineMethod, type MethodSpec } from './catalogue/define.js';
+import { AppCode } from './errors.js';
+import { decodeFrame } from './frames.js';
+import type { RpcServer } from './node/server.js';
+import type { CallContext, HandlerMap } from './peer.js';
+import { anyCall, clientTo, rejection, testKeys, tokenFor, tokenServer } from './testing/harness.js';
+import { RawSocket } from './testing/raw.js';
+import type { KeySet } from './tokens/keyset.js';
+
+const streamCatalogue: Record<string, MethodSpec> = {
+  'test.count': defineMethod({
+    summary: 'streams n byte chunks then ends with a total',
+    access: 'read',
+    params: z.object({
+      chunks: z.number().int().min(0),
+      bytes: z.number().int().min(1),
+      json: z.boolean().optional(),
+    }),
+    result: z.object({ streamId: z.number() }),
+    streams: true,
+  }),
+  'test.forever': defineMethod({
+    summary: 'streams until cancelled, honouring backpressure',
+    access: 'read',
+    params: z.object({}),
+    result: z.object({ streamId: z.number() }),
+    streams: true,
+  }),
+};
+
+let keys: KeySet;
+let server: RpcServer | undefined;
+beforeAll(async () => {
+  keys = await testKeys();
+});
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+/** What the endless producer reports, so the test can wait for events instead of time. */
+class ProducerProbe {
+  written = 0;
+  isBlocked = false;
+  cancelledWith: string | undefined;
+  private blockedWaiters: Array<(written: number) => void> = [];
+  private cancelWaiters: Array<() => void> = [];
+  blocked(): Promise<number> {
+    if (this.isBlocked) return Promise.resolve(this.written);
+    return new Promise((resolve) => this.blockedWaiters.push(resolve));
+  }
+  cancelled(): Promise<void> {
+    return this.cancelledWith !== undefined
+      ? Promise.resolve()
+      : new Promise((resolve) => this.cancelWaiters.push(resolve));
+  }
+  reportBlocked(): void {
+    this.isBlocked = true;
+    for (const w of this.blockedWaiters.splice(0)) w(this.written);
+  }
+  reportCancelled(reason: string): void {
+    this.cancelledWith = reason;
+    for (const w of this.cancelWaiters.splice(0)) w();
+  }
+}
+
+function handlers(probe: ProducerProbe): HandlerMap {
+  return {
+    'test.count': (p: { chunks: number; bytes: number; json?: boolean }, ctx: CallContext) => {
+      const stream = ctx.openStream();
+      void (async () => {
+        for (let i = 0; i < p.chunks; i++) {
+          stream.write(p.json ? { i } : new Uint8Array(p.bytes).fill(i % 256));
+          await stream.ready();
+        }
+        stream.end({ total: p.chunks * p.bytes });
+      })();
+      return { streamId: stream.id };
+    },
+    'test.forever': (_p: unknown, ctx: CallContext) => {
+      const stream = ctx.openStream();
+      const chunk = new Uint8Array(64 * 1024);
+      stream.onCancel((reason) => probe.reportCancelled(reason));
+      void (async () => {
+        while (!stream.finished) {
+          if (!stream.write(chunk)) {
+            probe.written += chunk.byteLength;
+            probe.reportBlocked();
+            await stream.ready();
+            probe.isBlocked = false;
+          } else probe.written += chunk.byteLength;
+        }
+      })();
+      return { streamId: stream.id };
+    },
+  } as unknown as HandlerMap;
+}
+
+describe('streams', () => {
+  it('delivers binary chunks in order, then the final value', async () => {
+    server = await tokenServer(keys, { methods: handlers(new ProducerProbe()), catalogue: streamCatalogue });
+    const client = clientTo(server.url, await tokenFor(keys));
+    const { streamId } = (await anyCall(client)('test.count', { chunks: 50, bytes: 1000 })) as {
+      streamId: number;
+    };
+    const reader = client.openReader(streamId);
+    let received = 0;
+    let index = 0;
+    for await (const chunk of reader) {
+      expect(chunk).toBeInstanceOf(Uint8Array);
+      expect((chunk as Uint8Array)[0]).toBe(index++ % 256);
+      received += (chunk as Uint8Array).byteLength;
+    }
+    expect(received).toBe(50_000);
+    expect(await reader.done).toEqual({ total: 50_000 });
+    client.close();
+  });
+
+  it('delivers JSON chunks as stream.data notifications', async () => {
+    server = await tokenServer(keys, { methods: handlers(new ProducerProbe()), catalogue: streamCatalogue });
+    const client = clientTo(server.url, await tokenFor(keys));
+    const { streamId } = (await anyCall(client)('test.count', { chunks: 3, bytes: 1, json: true })) as {
+      streamId: number;
+    };
+    const seen: unknown[] = [];
+    for await (const chunk of client.openReader(streamId)) seen.push(chunk);
+    expect(seen).toEqual([{ i: 0 }, { i: 1 }, { i: 2 }]);
+    client.close();
+  });
+
+  it('sends the announcing response before any data, with a 9-byte header and no base64', async () => {
+    server = await tokenServer(keys, { methods: handlers(new ProducerProbe()), catalogue: streamCatalogue });
+    const raw = new RawSocket(server.url, await tokenFor(keys));
+    raw.send(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'test.count', params: { chunks: 1, bytes: 4 } }),
+    );
+    const first = JSON.parse((await raw.next()).toString()) as { result: { streamId: number } };
+    const frame = decodeFrame(new Uint8Array((await raw.next()) as Buffer));
+    expect(frame).toMatchObject({ streamId: first.result.streamId, seq: 0 });
+    expect(frame!.payload.byteLength).toBe(4);
+    raw.close();
+  });
+
+  it('stops the producer when the reader cancels', async () => {
+    const probe = new ProducerProbe();
+    server = await tokenServer(keys, { methods: handlers(probe), catalogue: streamCatalogue });
+    const client = clientTo(server.url, await tokenFor(keys));
+    const { streamId } = (await anyCall(client)('test.forever', {})) as { streamId: number };
+    const reader = client.openReader(streamId);
+    await reader.next();
+    reader.cancel('enough');
+    await probe.cancelled();
+    expect(probe.cancelledWith).toBe('enough');
+    expect((await rejection(reader.done)).code).toBe(AppCode.Cancelled);
+    client.close();
+  });
+
+  it('keeps the sender bounded when the reader stops reading, and loses nothing when it resumes', async () => {
+    const probe = new ProducerProbe();
+    server = await tokenServer(keys, {
+      methods: handlers(probe),
+      catalogue: streamCatalogue,
+      limits: { highWaterBytes: 256 * 1024 },
+    });
+    const raw = new RawSocket(server.url, await tokenFor(keys));
+    raw.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'test.forever', params: {} }));
+    const announce = JSON.parse((await raw.next()).toString()) as { result: { streamId: number } };
+    raw.ws.pause();
+    // Once the kernel buffers are full, the producer waits in ready() and writes nothing more.
+    const heapBefore = process.memoryUsage().arrayBuffers;
+    await probe.blocked();
+    // A negative can only be checked over a span: an unbounded producer writes gigabytes in it.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const writtenWhenBlocked = probe.written;
+    expect(probe.isBlocked).toBe(true);
+    // Bounded: kernel socket buffers (a few MiB on loopback) plus the high-water mark, not the whole stream.
+    expect(writtenWhenBlocked).toBeLessThan(64 * 1024 * 1024);
+    expect(process.memoryUsage().arrayBuffers - heapBefore).toBeLessThan(32 * 1024 * 1024);
+    raw.ws.resume();
+    let received = 0;
+    while (received < writtenWhenBlocked) {
+      const frame = decodeFrame(new Uint8Array((await raw.next()) as Buffer));
+      expect(frame?.streamId).toBe(announce.result.streamId);
+      received += frame!.payload.byteLength;
+    }
+    expect(received).toBeGreaterThanOrEqual(writtenWhenBlocked);
+    raw.close();
+  });
+});

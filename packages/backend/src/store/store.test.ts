@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Viewer } from '../access/viewer.js';
+import { BackendError } from '../errors.js';
+import { STORE_KINDS, storeHarness } from '../testing/stores.js';
+
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => 'ok',
+    (e: unknown) => (e instanceof BackendError ? e.code : String(e)),
+  );
+
+describe.each(STORE_KINDS)('store on %s', (kind) => {
+  const harness = storeHarness(kind);
+  beforeAll(() => harness.setup());
+  afterAll(() => harness.teardown());
+
+  it('applies migrations once and reopens the same data', async () => {
+    const opened = await harness.open();
+    await opened.store.users.create({ username: 'ada' }, null);
+    const again = await harness.reopen(opened);
+    expect((await again.users.byUsername('ada'))?.username).toBe('ada');
+    expect(await again.ping()).toBe(true);
+  });
+
+  it('refuses a duplicate username with conflict and keeps the first', async () => {
+    const { store } = await harness.open();
+    const ada = await store.users.create({ username: 'ada', email: 'ada@example.org' }, null);
+    expect(await code(store.users.create({ username: 'ada' }, null))).toBe('conflict');
+    expect(await store.users.count()).toBe(1);
+    expect((await store.users.get(ada.id))?.email).toBe('ada@example.org');
+  });
+
+  it('lets exactly one of two writers holding the same version win; the loser retries and nothing is lost', async () => {
+    const { store } = await harness.open();
+    const owner = await store.users.create({ username: 'ada' }, null);
+    const stack = await store.stacks.create({ title: 'dev', config: { A: '1' } }, owner.id);
+    const results = await Promise.allSettled([
+      store.stacks.update(stack.id, { title: 'from writer one' }, stack.version, owner.id),
+      store.stacks.update(stack.id, { config: { A: '1', B: '2' } }, stack.version, owner.id),
+    ]);
+    const won = results.filter((r) => r.status === 'fulfilled');
+    const lost = results.filter((r) => r.status === 'rejected');
+    expect(won).toHaveLength(1);
+    expect(lost).toHaveLength(1);
+    expect(((lost[0] as PromiseRejectedResult).reason as BackendError).code).toBe('precondition_failed');
+    // The loser reads again and reapplies its change on top of the winner's.
+    const fresh = (await store.stacks.get(stack.id))!;
+    expect(fresh.version).toBe(2);
+    const loserPatch =
+      results[0]!.status === 'rejected' ? { title: 'from writer one' } : { config: { A: '1', B: '2' } };
+    const final = await store.stacks.update(stack.id, loserPatch, fresh.version, owner.id);
+    expect(final).toMatchObject({ title: 'from writer one', config: { A: '1', B: '2' }, version: 3 });
+  });
+
+  it('reports a vanished row as not_found and a stale delete as precondition_failed', async () => {
+    const { store } = await harness.open();
+    const owner = await store.users.create({ username: 'ada' }, null);
+    const stack = await store.stacks.create({ title: 'dev' }, owner.id);
+    await store.stacks.update(stack.id, { title: 'x' }, 1, owner.id);
+    expect(await code(store.stacks.delete(stack.id, 1, owner.id))).toBe('precondition_failed');
+    await store.stacks.delete(stack.id, 2, owner.id);
+    expect(await code(store.stacks.update(stack.id, { title: 'y' }, 3, owner.id))).toBe('not_found');
+  });
+
+  it('lists templates by access level: private to the owner, group to members, public to all', async () => {
+    const { store } = await harness.open();
+    const owner = await store.users.create({ username: 'owner' }, null);
+    const member = await store.users.create({ username: 'member' }, null);
+    const stranger = await store.users.create({ username: 'stranger' }, null);
+    const group = await store.groups.create({ slug: 'team' }, owner.id);
+    await store.groups.setMember(group.id, member.id, 'member', owner.id);
+    for (const level of ['private', 'group', 'public'] as const) {
+      await store.templates.create(
+        { title: level, content: `# ${level}`, accessLevel: level, groupId: group.id },
+        owner.id,
+      );
+    }
+    const titles = async (v: Viewer) =>
+      (await store.templates.list(v, { limit: 10 })).items.map((t) => t.title).sort();
+    expect(await titles(await store.viewer(owner.id))).toEqual(['group', 'private', 'public']);
+    expect(await titles(await store.viewer(member.id))).toEqual(['group', 'public']);
+    expect(await titles(await store.viewer(stranger.id))).toEqual(['public']);
+  });
+
+  it('pages with a cursor in creation order without repeats or gaps', async () => {
+    const { store } = await harness.open();
+    for (let i = 0; i < 7; i++) await store.users.create({ username: `u${i}` }, null);
+    const seen: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.users.list({ limit: 3, cursor });
+      seen.push(...page.items.map((u) => u.username));
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    expect(seen).toEqual(['u0', 'u1', 'u2', 'u3', 'u4', 'u5', 'u6']);
+  });
+
+  it('moves machine state only from the allowed states and keeps the reason', async () => {
+    const { store } = await harness.open();
+    const owner = await store.users.create({ username: 'ada' }, null);
+    const m = await store.machines.create({ provider: 'local', label: 'box' }, owner, 'koding');
+    expect(m.uid).toMatch(/^uakl[0-9a-f]{8}$/);
+    expect(
+      await code(
+        store.machines.setStatus(m.id, { state: 'Starting', reason: 'start' }, { from: ['Stopped'] }, null),
+      ),
+    ).toBe('conflict');
+    const building = await store.machines.setStatus(
+      m.id,
+      { state: 'Building', reason: 'build requested' },
+      { from: ['NotInitialized'] },
+      owner.id,
+    );
+    expect(building.status).toMatchObject({ state: 'Building', reason: 'build requested' });
+    expect(building.version).toBe(2);
+    await store.machines.setRegistry(m.id, { online: true, linkHolder: 'kloud-1' });
+    const seen = (await store.machines.byUid(m.uid))!;
+    expect(seen.registry).toMatchObject({ online: true, linkHolder: 'kloud-1' });
+    expect(seen.version).toBe(2);
+    const audit = await store.audit.list({ resourceId: m.id, limit: 10 });
+    expect(audit.items.map((a) => a.action)).toEqual(['machine.status', 'machine.create']);
+  });
+});

@@ -5,6 +5,7 @@
  * rewritten in its own transaction (guarded by its old key id), and old keys go only once no row
  * needs them — an interrupted rotation is finished by running it again.
  */
+import { errors } from '../errors.js';
 import type { Store } from '../store/store.js';
 import { open, seal } from './cipher.js';
 
@@ -22,7 +23,7 @@ export async function rotateCredentialKey(
   const { keyring, conn } = store;
   if (options.newKey ?? keyring.source === 'file') {
     if (!keyring.addKey)
-      throw new Error(
+      throw errors.invalid(
         'keys from the environment rotate by setting KK_CREDENTIAL_KEY (and the old one in KK_CREDENTIAL_OLD_KEYS)',
       );
     keyring.addKey();

@@ -1,0 +1,124 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORE_KINDS, storeHarness } from '../testing/stores.js';
+
+describe.each(STORE_KINDS)('leases, jobs and events on %s', (kind) => {
+  const harness = storeHarness(kind);
+  beforeAll(() => harness.setup());
+  afterAll(() => harness.teardown());
+
+  async function machine() {
+    const opened = await harness.open();
+    const owner = await opened.store.users.create({ username: 'ada' }, null);
+    const m = await opened.store.machines.create({ provider: 'local', label: 'box' }, owner);
+    return { ...opened, owner, machine: m };
+  }
+
+  it('gives a machine lease to exactly one of many racing holders', async () => {
+    const { store, machine: m } = await machine();
+    const holders = Array.from({ length: 12 }, (_, i) => `kloud-${i}`);
+    const got = await Promise.all(holders.map((h) => store.leases.acquire(m.id, h, 60_000)));
+    expect(got.filter(Boolean)).toHaveLength(1);
+    const winner = holders[got.indexOf(true)]!;
+    expect((await store.leases.current(m.id))?.holder).toBe(winner);
+    // The holder may take it again (extends it); nobody else may.
+    expect(await store.leases.acquire(m.id, winner, 60_000)).toBe(true);
+    expect(await store.leases.acquire(m.id, 'someone-else', 60_000)).toBe(false);
+    expect(await store.leases.release(m.id, 'someone-else')).toBe(false);
+    expect(await store.leases.release(m.id, winner)).toBe(true);
+    expect(await store.leases.acquire(m.id, 'someone-else', 60_000)).toBe(true);
+  });
+
+  it('lets a lapsed lease (its holder died) be taken over, and refuses the dead holder a renewal', async () => {
+    const { store, machine: m } = await machine();
+    expect(await store.leases.acquire(m.id, 'dead', 0)).toBe(true);
+    expect(await store.leases.current(m.id)).toBeUndefined();
+    expect(await store.leases.acquire(m.id, 'alive', 60_000)).toBe(true);
+    expect(await store.leases.renew(m.id, 'dead', 60_000)).toBe(false);
+    expect(await store.leases.renew(m.id, 'alive', 60_000)).toBe(true);
+  });
+
+  it('refuses a lease on a machine that does not exist', async () => {
+    const { store } = await machine();
+    await expect(store.leases.acquire('0'.repeat(28), 'k', 1000)).rejects.toMatchObject({
+      code: 'not_found',
+    });
+  });
+
+  it('hands every queued job to exactly one of several concurrent claimers', async () => {
+    const { store, machine: m } = await machine();
+    const queued = [];
+    for (let i = 0; i < 20; i++)
+      queued.push(await store.jobs.enqueue({ kind: 'build', machineId: m.id, payload: { i } }));
+    const claimed: string[] = [];
+    const worker = async (name: string) => {
+      for (;;) {
+        const job = await store.jobs.claim(name, 60_000);
+        if (!job) return;
+        claimed.push(job.id);
+        expect(job).toMatchObject({ state: 'running', claimedBy: name, attempts: 1 });
+        expect(await store.jobs.complete(job.id, name, { ok: true })).toBe(true);
+      }
+    };
+    await Promise.all(['a', 'b', 'c', 'd'].map(worker));
+    expect(claimed.sort()).toEqual(queued.map((j) => j.id).sort());
+    const done = await store.jobs.list({ limit: 50, state: 'done' });
+    expect(done.items).toHaveLength(20);
+    expect(done.items[0]!.result).toEqual({ ok: true });
+  });
+
+  it('re-claims a job whose holder vanished and fails it once its attempts are spent', async () => {
+    const { store } = await machine();
+    const job = await store.jobs.enqueue({ kind: 'reconcile', maxAttempts: 2 });
+    const first = await store.jobs.claim('dies', 0);
+    expect(first?.id).toBe(job.id);
+    expect(await store.jobs.complete(job.id, 'dies')).toBe(false); // its claim lapsed
+    const second = await store.jobs.claim('also-dies', 0);
+    expect(second).toMatchObject({ id: job.id, attempts: 2 });
+    expect(await store.jobs.claim('third', 60_000)).toBeUndefined();
+    const final = await store.jobs.get(job.id);
+    expect(final).toMatchObject({ state: 'failed' });
+    expect(final?.error).toContain('lease lapsed');
+  });
+
+  it('puts a failed attempt back in the queue only when asked to retry and attempts remain', async () => {
+    const { store } = await machine();
+    const job = await store.jobs.enqueue({ kind: 'build', maxAttempts: 2 });
+    const claimed = await store.jobs.claim('k1', 60_000, ['build']);
+    expect(await store.jobs.heartbeat(job.id, 'other', 60_000)).toBe(false);
+    expect(await store.jobs.heartbeat(job.id, 'k1', 60_000)).toBe(true);
+    expect(await store.jobs.fail(claimed!.id, 'k1', 'provider timeout', { retry: true })).toBe(true);
+    expect((await store.jobs.get(job.id))?.state).toBe('queued');
+    expect(await store.jobs.claim('k2', 60_000, ['destroy'])).toBeUndefined();
+    await store.jobs.claim('k2', 60_000);
+    expect(await store.jobs.fail(job.id, 'k2', 'still broken', { retry: true })).toBe(true);
+    expect(await store.jobs.get(job.id)).toMatchObject({
+      state: 'failed',
+      error: 'still broken',
+      attempts: 2,
+    });
+  });
+
+  it('keeps job events in order for a late reader, by event, job or machine', async () => {
+    const { store, machine: m } = await machine();
+    const job = await store.jobs.enqueue({ kind: 'build', machineId: m.id });
+    for (const [percentage, message] of [
+      [10, 'creating instance'],
+      [60, 'waiting for klient'],
+      [100, 'running'],
+    ] as const) {
+      await store.events.append({
+        eventId: `build-${m.id}`,
+        jobId: job.id,
+        machineId: m.id,
+        message,
+        percentage,
+        status: 'Building',
+      });
+    }
+    const all = await store.events.list({ machineId: m.id, limit: 10 });
+    expect(all.map((e) => e.percentage)).toEqual([10, 60, 100]);
+    const later = await store.events.list({ jobId: job.id, after: all[0]!.seq, limit: 10 });
+    expect(later.map((e) => e.message)).toEqual(['waiting for klient', 'running']);
+    expect(await store.events.list({ eventId: `build-${m.id}`, limit: 1 })).toHaveLength(1);
+  });
+});

@@ -60,7 +60,6 @@ export const specCatalogue: Record<string, MethodSpec> = {
     params: z.undefined(),
     result: z.array(z.unknown()),
   }),
-  foobar: defineMethod({ summary: 'spec example', access: 'read', params: z.unknown(), result: z.unknown() }),
 };
 
 export const specHandlers = {

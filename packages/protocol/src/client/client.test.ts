@@ -82,6 +82,23 @@ describe('authentication at the upgrade', () => {
   });
 });
 
+describe('failed logins', () => {
+  it('refuses an address with 429 and Retry-After after repeated bad tokens, then lets it in again', async () => {
+    const server = await tokenServer(keys, { methods: {}, authThrottle: { maxFailures: 3, windowMs: 300 } });
+    servers.push(server);
+    for (let i = 0; i < 3; i++) {
+      expect((await upgradeStatus(server.url, { authorization: 'Bearer wrong' })).status).toBe(401);
+    }
+    const good = { authorization: `Bearer ${await tokenFor(keys)}` };
+    const throttled = await upgradeStatus(server.url, good);
+    expect(throttled.status).toBe(429);
+    expect(JSON.parse(throttled.body).error.code).toBe('RateLimited');
+    await expect
+      .poll(async () => (await upgradeStatus(server.url, good)).upgraded, { timeout: 5000 })
+      .toBe(true);
+  });
+});
+
 describe('reconnection', () => {
   it('reconnects after the server restarts and re-runs connect hooks', async () => {
     const first = await start();

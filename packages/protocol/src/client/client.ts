@@ -284,6 +284,7 @@ function refusalError(refusal: { status: number; body: string }): RpcError {
   }
   if (refusal.status === 401) return new RpcError(4001, message, data);
   if (refusal.status === 403) return new RpcError(4003, message, data);
+  if (refusal.status === 429) return new RpcError(4029, message, data);
   return errors.unavailable(message, data);
 }
 

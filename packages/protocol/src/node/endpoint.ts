@@ -7,6 +7,7 @@ import { resolveLimits } from '../limits.js';
 import { type HandlerMap, Peer } from '../peer.js';
 import type { Principal } from '../principal.js';
 import { CloseCode } from '../transport.js';
+import { AuthThrottle, type AuthThrottleOptions } from './auth-throttle.js';
 import { upgradeToken } from './upgrade-token.js';
 import { bindPeer, explainOversize, wsTransport } from './ws-transport.js';
 
@@ -19,6 +20,8 @@ export interface EndpointOptions {
   /** The methods this endpoint serves: one map, or one per connection. */
   methods: HandlerMap | ((principal: Principal, req: IncomingMessage) => HandlerMap);
   limits?: Partial<Limits>;
+  /** How many failed logins one address may make per window before it is refused with 429. */
+  authThrottle?: Partial<AuthThrottleOptions>;
   onConnection?(peer: Peer, req: IncomingMessage): void;
   onInternalError?(method: string, error: unknown): void;
   /** Schemas of the served methods; the platform's catalogue unless a test brings its own. */
@@ -37,6 +40,7 @@ export class RpcEndpoint {
   private readonly heartbeat: ReturnType<typeof setInterval>;
   private readonly missed = new Map<Peer, number>();
   private readonly sockets = new Map<Peer, import('ws').WebSocket>();
+  private readonly throttle: AuthThrottle;
 
   constructor(private readonly options: EndpointOptions) {
     this.limits = resolveLimits(options.limits);
@@ -47,16 +51,26 @@ export class RpcEndpoint {
     });
     this.heartbeat = setInterval(() => this.beat(), this.limits.heartbeatMs);
     this.heartbeat.unref();
+    this.throttle = new AuthThrottle(options.authThrottle);
   }
 
   async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => socket.destroy());
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = this.throttle.retryAfter(address);
+    if (wait > 0) {
+      refuse(socket, new RpcError(4029, 'too many failed logins from this address; wait and retry'), wait);
+      return;
+    }
     let principal: Principal;
     try {
       principal = await this.options.authenticate(upgradeToken(req), req);
     } catch (error) {
-      return refuse(socket, error);
+      this.throttle.fail(address);
+      refuse(socket, error);
+      return;
     }
+    this.throttle.succeed(address);
     if (socket.destroyed) return;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, principal, req));
   }
@@ -155,9 +169,16 @@ class ExpiryTimer {
   }
 }
 
-function refuse(socket: Duplex, error: unknown): void {
+const statusByCode: Record<number, [number, string]> = {
+  4001: [401, 'Unauthorized'],
+  4003: [403, 'Forbidden'],
+  4029: [429, 'Too Many Requests'],
+  4503: [503, 'Service Unavailable'],
+};
+
+function refuse(socket: Duplex, error: unknown, retryAfterMs?: number): void {
   const rpc = error instanceof RpcError ? error : undefined;
-  const status = rpc?.code === 4003 ? 403 : rpc && rpc.code !== 4001 ? 400 : 401;
+  const [status, reason] = statusByCode[rpc?.code ?? 4001] ?? [400, 'Bad Request'];
   const body = JSON.stringify({
     error: {
       code: rpc ? (errorCodeName(rpc.code) ?? rpc.code) : 'Unauthenticated',
@@ -165,9 +186,11 @@ function refuse(socket: Duplex, error: unknown): void {
       ...(rpc?.data !== undefined ? { data: rpc.data } : {}),
     },
   });
-  const reason = status === 401 ? 'Unauthorized' : status === 403 ? 'Forbidden' : 'Bad Request';
+  const extra =
+    (status === 401 ? 'WWW-Authenticate: Bearer\r\n' : '') +
+    (retryAfterMs ? `Retry-After: ${Math.ceil(retryAfterMs / 1000)}\r\n` : '');
   socket.end(
     `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-      `${status === 401 ? 'WWW-Authenticate: Bearer\r\n' : ''}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `${extra}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

@@ -25,6 +25,9 @@ export async function createRpcServer(options: RpcServerOptions): Promise<RpcSer
     res.writeHead(426, { 'content-type': 'application/json', upgrade: 'websocket' });
     res.end(JSON.stringify({ error: { code: 'UpgradeRequired', message: 'connect with a WebSocket' } }));
   });
+  // A client that dribbles its upgrade headers holds a socket; don't let it hold one for long.
+  http.headersTimeout = 10_000;
+  http.requestTimeout = 15_000;
   http.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (options.path && path !== options.path) {

@@ -1,0 +1,302 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { ErrorCode } from '../errors.js';
+import { TerminalManager, type TerminalManagerOptions } from './manager.js';
+import { ClientTerminal, describeTerminal, RecordingSink, screenText } from './test-helpers.js';
+
+const fullscreen = join(import.meta.dirname, 'fixtures', 'fullscreen.mjs');
+const utf8Splitter = join(import.meta.dirname, 'fixtures', 'utf8-split.mjs');
+
+let managers: TerminalManager[] = [];
+function manager(options: Partial<TerminalManagerOptions> = {}): TerminalManager {
+  const m = new TerminalManager({ shell: '/bin/sh', ...options });
+  managers.push(m);
+  return m;
+}
+afterEach(() => {
+  for (const m of managers) m.close();
+  managers = [];
+});
+
+function endsWith(text: string) {
+  return (sink: RecordingSink) => sink.output().endsWith(text);
+}
+
+async function settledDescription(client: ClientTerminal) {
+  await client.settled();
+  return describeTerminal(client.term);
+}
+
+describe('TerminalManager: reattach rebuilds the screen from the model', () => {
+  it('a viewer attaching to a running full-screen program sees exactly what a viewer that watched from the start sees', async () => {
+    const m = manager();
+    const s = m.create({ owner: 'alice', shell: process.execPath, args: [fullscreen], cols: 80, rows: 24 });
+    const watcher = new RecordingSink();
+    const w = m.attach(s.id, watcher, false);
+    await watcher.until(endsWith('\x1b[12;40H'));
+
+    const late = new RecordingSink();
+    m.attach(s.id, late, true);
+    await late.until((sink) => sink.events.length > 0);
+    expect(late.events[0]!.type).toBe('screen');
+
+    const reference = new ClientTerminal().applyAll(watcher.events);
+    const rebuilt = new ClientTerminal().applyAll(late.events);
+    const want = await settledDescription(reference);
+    expect(want.active).toBe('alternate');
+    expect(want.cursorHidden).toBe(true);
+    expect(screenText(reference.term)[23]).toContain('READY');
+    expect(await settledDescription(rebuilt)).toEqual(want);
+
+    // The live stream continues exactly where the screen stopped: scrolling inside the region
+    // only looks right if nothing was lost or repeated.
+    m.input(s.id, w, 'm');
+    await watcher.until(endsWith('MORE5\x1b[12;40H'));
+    await late.until(endsWith('MORE5\x1b[12;40H'));
+    const reference2 = new ClientTerminal().applyAll(watcher.events);
+    const rebuilt2 = new ClientTerminal().applyAll(late.events);
+    const want2 = await settledDescription(reference2);
+    expect(screenText(reference2.term).join('\n')).toContain('scrolled 5');
+    expect(await settledDescription(rebuilt2)).toEqual(want2);
+
+    m.input(s.id, w, 'q');
+    expect(await late.ended).toEqual({ reason: 'exit', exitCode: 7, signal: null });
+    expect(await watcher.ended).toEqual({ reason: 'exit', exitCode: 7, signal: null });
+    expect(watcher.output()).toMatch(/bye\r+\n$/);
+  });
+
+  it('attaching while output pours out loses and repeats nothing between the screen and the stream', async () => {
+    const m = manager();
+    // All of it fits in the scrollback (5000 lines), so comparing buffers compares everything.
+    const s = m.create({ owner: 'alice', args: ['-c', 'seq 1 4000; exit 0'], cols: 80, rows: 24 });
+    const watcher = new RecordingSink();
+    m.attach(s.id, watcher, true);
+    // Several late viewers, each attaching at a different point while the model is busy parsing.
+    const late: RecordingSink[] = [];
+    for (const n of [1000, 2000, 3000]) {
+      await watcher.until((x) => x.output().includes(`\r\n${n}\r\n`));
+      const sink = new RecordingSink();
+      m.attach(s.id, sink, true);
+      late.push(sink);
+    }
+    await Promise.all([watcher.ended, ...late.map((x) => x.ended)]);
+    const reference = new ClientTerminal().applyAll(watcher.events);
+    const want = await settledDescription(reference);
+    expect(screenText(reference.term)[22]).toBe('4000');
+    expect(reference.term.buffer.normal.getLine(0)?.translateToString(true)).toBe('1');
+    for (const sink of late) {
+      expect(sink.events[0]!.type).toBe('screen');
+      // The late stream is an exact tail of the whole output...
+      expect(watcher.output().endsWith(sink.output())).toBe(true);
+      // ...and the screen before it holds exactly what came before that tail.
+      const rebuilt = new ClientTerminal().applyAll(sink.events);
+      expect(await settledDescription(rebuilt)).toEqual(want);
+    }
+  });
+
+  it('reattaching to vi shows the same screen as a terminal fed the whole output', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kk-term-'));
+    const file = join(dir, 'notes.txt');
+    writeFileSync(
+      file,
+      Array.from({ length: 200 }, (_, i) => `line ${i + 1} ${'x'.repeat(i % 50)}`).join('\n'),
+    );
+    const m = manager();
+    const s = m.create({
+      owner: 'alice',
+      shell: '/usr/bin/vim.tiny',
+      args: ['-u', 'NONE', '-i', 'NONE', '-n', '-N', file],
+      cols: 100,
+      rows: 30,
+    });
+    const watcher = new RecordingSink();
+    const w = m.attach(s.id, watcher, false);
+    await watcher.until((sink) => sink.output().includes('line 20 '));
+
+    const late = new RecordingSink();
+    m.attach(s.id, late, true);
+    // Move around so vi redraws parts of the screen after the late viewer's snapshot.
+    m.input(s.id, w, 'G');
+    m.input(s.id, w, ':set number\r');
+    m.input(s.id, w, '50%');
+    await watcher.until((sink) => sink.output().includes('line 10'));
+
+    // Both converge on one screen once vi's output has arrived; a snapshot that lost or
+    // repeated bytes would leave them different for good.
+    await vi.waitFor(
+      async () => {
+        const reference = new ClientTerminal(100, 30).applyAll(watcher.events);
+        const rebuilt = new ClientTerminal(100, 30).applyAll(late.events);
+        const want = await settledDescription(reference);
+        expect(want.active).toBe('alternate');
+        expect(screenText(reference.term).join('\n')).toMatch(/\s100 line 100 /);
+        expect(await settledDescription(rebuilt)).toEqual(want);
+      },
+      { timeout: 15_000, interval: 100 },
+    );
+    m.input(s.id, w, '\x1b:q!\r');
+    expect(await watcher.ended).toMatchObject({ reason: 'exit', exitCode: 0 });
+  });
+});
+
+describe('TerminalManager: viewers', () => {
+  it('sends the same output to several viewers and refuses input from a read-only one', async () => {
+    const m = manager();
+    const s = m.create({ owner: 'alice', cols: 80, rows: 24 });
+    const sinks = [new RecordingSink(), new RecordingSink(), new RecordingSink()];
+    const [writer, , reader] = sinks.map((sink, i) => m.attach(s.id, sink, i === 2));
+    expect(m.list()[0]!.viewers).toBe(3);
+
+    expect(() => m.input(s.id, reader!, 'echo nope\r')).toThrow(
+      expect.objectContaining({ code: ErrorCode.Forbidden }),
+    );
+    m.input(s.id, writer!, 'echo "$((6*7))-answer"\r');
+    for (const sink of sinks) await sink.until((x) => x.output().includes('42-answer'));
+    m.input(s.id, writer!, 'exit 5\r');
+    for (const sink of sinks) expect(await sink.ended).toEqual({ reason: 'exit', exitCode: 5, signal: null });
+    expect(sinks[0]!.output().replace(/^.*?echo/s, '')).toBe(sinks[2]!.output().replace(/^.*?echo/s, ''));
+    expect(sinks[2]!.output()).not.toContain('nope');
+  });
+
+  it('delivers a large output completely before the exit code', async () => {
+    const m = manager();
+    const s = m.create({
+      owner: 'alice',
+      args: ['-c', 'head -c 200000 /dev/urandom | base64; exit 3'],
+      cols: 80,
+      rows: 24,
+    });
+    const sink = new RecordingSink();
+    m.attach(s.id, sink, true);
+    expect(await sink.ended).toEqual({ reason: 'exit', exitCode: 3, signal: null });
+    const lines = sink.output().split('\r\n');
+    expect(lines.pop()).toBe('');
+    expect(Buffer.from(lines.join(''), 'base64').length).toBe(200000);
+    expect(m.list()).toEqual([]);
+  });
+
+  it('never splits a UTF-8 character across messages, even when the program writes it byte by byte', async () => {
+    const m = manager();
+    const s = m.create({ owner: 'alice', shell: process.execPath, args: [utf8Splitter], cols: 80, rows: 24 });
+    const sink = new RecordingSink();
+    m.attach(s.id, sink, true);
+    expect(await sink.ended).toMatchObject({ reason: 'exit', exitCode: 0 });
+    const outputs = sink.events.flatMap((e) => (e.type === 'output' ? [e.data] : []));
+    expect(outputs.length).toBeGreaterThan(0);
+    for (const data of outputs) {
+      expect(data).not.toContain('\ufffd');
+      expect(data).toBe(Buffer.from(data, 'utf8').toString('utf8'));
+    }
+    expect(outputs.join('')).toBe('漢字 ✓ 🎉 ünï\r\n'.repeat(3));
+  });
+
+  it('detach ends one stream and leaves the session running', async () => {
+    const m = manager();
+    const s = m.create({ owner: 'alice', cols: 80, rows: 24 });
+    const sink = new RecordingSink();
+    const v = m.attach(s.id, sink, false);
+    v.endNow({ reason: 'detached' });
+    expect(await sink.ended).toEqual({ reason: 'detached' });
+    expect(m.list()).toMatchObject([{ id: s.id, viewers: 0 }]);
+    expect(() => m.input(s.id, v, 'x')).toThrow(expect.objectContaining({ code: ErrorCode.InvalidState }));
+  });
+});
+
+describe('TerminalManager: resize', () => {
+  it('applies a burst of resizes once, with the last size, in order with the output', async () => {
+    const m = manager();
+    const s = m.create({ owner: 'alice', cols: 80, rows: 24 });
+    const sink = new RecordingSink();
+    const v = m.attach(s.id, sink, false);
+    for (let i = 0; i < 50; i++) m.resize(s.id, v, 60 + i, 20 + (i % 10));
+    m.resize(s.id, v, 100, 40);
+    await sink.until((x) => x.events.some((e) => e.type === 'resize'));
+    m.input(s.id, v, 'stty size\r');
+    await sink.until((x) => x.output().includes('40 100'));
+    expect(sink.events.filter((e) => e.type === 'resize')).toEqual([{ type: 'resize', cols: 100, rows: 40 }]);
+    expect(m.list()[0]).toMatchObject({ cols: 100, rows: 40 });
+  });
+});
+
+describe('TerminalManager: limits', () => {
+  it('refuses a session past the per-user cap, counting each user separately', () => {
+    const m = manager({ maxSessionsPerUser: 2 });
+    const a1 = m.create({ owner: 'alice', cols: 80, rows: 24 });
+    m.create({ owner: 'alice', cols: 80, rows: 24 });
+    expect(() => m.create({ owner: 'alice', cols: 80, rows: 24 })).toThrow(
+      expect.objectContaining({ code: ErrorCode.RateLimited }),
+    );
+    expect(m.list()).toHaveLength(2);
+    m.create({ owner: 'bob', cols: 80, rows: 24 });
+    m.get(a1.id).terminate({ reason: 'shutdown' });
+    m.create({ owner: 'alice', cols: 80, rows: 24 });
+    expect(m.list().filter((x) => x.owner === 'alice')).toHaveLength(2);
+  });
+
+  it('refuses a missing shell or working directory with a clear error and starts nothing', () => {
+    const m = manager();
+    expect(() => m.create({ owner: 'a', shell: '/nonexistent/shell', cols: 80, rows: 24 })).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.NotFound,
+        message: expect.stringContaining('/nonexistent/shell'),
+      }),
+    );
+    expect(() => m.create({ owner: 'a', cwd: '/nonexistent/dir', cols: 80, rows: 24 })).toThrow(
+      expect.objectContaining({
+        code: ErrorCode.NotFound,
+        message: expect.stringContaining('/nonexistent/dir'),
+      }),
+    );
+    expect(m.list()).toEqual([]);
+  });
+
+  it('reaps sessions nobody watches once idle, and keeps watched ones', async () => {
+    const m = manager({ idleReapMs: 300 });
+    const idle = m.create({ owner: 'alice', cols: 80, rows: 24 });
+    const watched = m.create({ owner: 'alice', cols: 80, rows: 24 });
+    const sink = new RecordingSink();
+    m.attach(watched.id, sink, true);
+    await vi.waitFor(() => expect(m.list().map((x) => x.id)).toEqual([watched.id]), { timeout: 10_000 });
+    expect(() => m.get(idle.id)).toThrow(expect.objectContaining({ code: ErrorCode.NotFound }));
+  });
+});
+
+describe('TerminalManager: flow control', () => {
+  it('pauses the PTY while its only viewer stops reading, and resumes without losing a byte', async () => {
+    const m = manager();
+    const s = m.create({ owner: 'alice', args: ['-c', 'seq 1 200000; exit 0'], cols: 80, rows: 24 });
+    const sink = new RecordingSink();
+    sink.stall();
+    const v = m.attach(s.id, sink, true);
+    const session = m.get(s.id);
+    await vi.waitFor(() => expect(session.flowPaused).toBe(true), { timeout: 10_000 });
+    sink.unstall();
+    expect(await sink.ended).toEqual({ reason: 'exit', exitCode: 0, signal: null });
+    expect(v.resyncCount).toBe(0);
+    const expected = `${Array.from({ length: 200000 }, (_, i) => i + 1).join('\r\n')}\r\n`;
+    expect(sink.output() === expected).toBe(true);
+  });
+
+  it('drops a stalled viewer to a fresh screen while another keeps up, without holding the other back', async () => {
+    const m = manager({ viewer: { batchChars: 16 * 1024, pauseChars: 32 * 1024, dropChars: 128 * 1024 } });
+    const s = m.create({ owner: 'alice', args: ['-c', 'seq 1 300000; read x; exit 0'], cols: 80, rows: 24 });
+    const fast = new RecordingSink();
+    const slow = new RecordingSink();
+    slow.stall();
+    const fv = m.attach(s.id, fast, false);
+    const sv = m.attach(s.id, slow, true);
+    await fast.until((x) => x.output().includes('\r\n300000\r\n'));
+    expect(sv.resyncCount).toBeGreaterThan(0);
+    slow.unstall();
+    await slow.until((x) => x.events.length > 1 && x.events.at(-1)!.type === 'screen');
+    const screens = slow.events.filter((e) => e.type === 'screen');
+    expect(screens.length).toBeGreaterThanOrEqual(2);
+    const last = new ClientTerminal().applyAll(slow.events);
+    await last.settled();
+    expect(screenText(last.term).join('\n')).toContain('300000');
+    m.input(s.id, fv, '\r');
+    expect(await slow.ended).toEqual({ reason: 'exit', exitCode: 0, signal: null });
+  });
+});

@@ -5,10 +5,12 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, settings } from './config.js';
+import { runCommand } from './registration/cli.js';
 import { startKlient } from './server.js';
 import { VERSION } from './version.js';
 
 const usage = `usage: klient serve [--listen HOST:PORT] (--jwks-url URL | --public-key FILE) --kite-id ID [options]
+       klient run [--kite-key FILE] [--kloud-url URL] [serve options]   (register with Kloud)
        klient version
 
 options (each also from the environment):
@@ -53,6 +55,8 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'serve':
       return serve(rest);
+    case 'run':
+      return runCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`klient ${VERSION}\n`);

@@ -1,0 +1,197 @@
+/**
+ * One Kloud process: the store, the signing keys, the providers, the lifecycle, the registry
+ * and tunnel, the background jobs, and one HTTP server carrying the REST API, Kloud's RPC
+ * endpoint, the Klient registry and the tunnel (DESIGN §5). `startKloud` is what `kloud serve`
+ * and the tests run.
+ */
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { openStore, type Store } from '@kk/backend/store/store.js';
+import { keyResolver, RpcEndpoint } from '@kk/protocol/node.js';
+import type { KeySet } from '@kk/protocol/tokens/index.js';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { type Logger, pino } from 'pino';
+import { kloudRoutes, type RouteDeps } from './api/routes.js';
+import type { KloudConfig } from './config.js';
+import { type KlientArtifact, resolveKlientArtifact } from './download/klient-artifact.js';
+import { KloudError, kloudErrors } from './errors.js';
+import { BackgroundJobs } from './jobs/background.js';
+import { loadOrCreateKeySet } from './keys/keystore.js';
+import { EventBus } from './lifecycle/events.js';
+import { Lifecycle } from './lifecycle/lifecycle.js';
+import { MachineService } from './machines/service.js';
+import { machineWorld } from './machines/world.js';
+import { LocalProvider } from './providers/local/local-provider.js';
+import type { Provider } from './providers/provider.js';
+import { Registry } from './registry/registry.js';
+import { kloudRpcMethods } from './rpc/methods.js';
+import { viewerFromToken } from './server/auth.js';
+import { errorReply } from './server/error-reply.js';
+import { routeUpgrades } from './server/upgrades.js';
+import { StackService } from './stacks/service.js';
+import { Tunnel } from './tunnel/tunnel.js';
+
+export interface Kloud {
+  url: string;
+  config: KloudConfig;
+  store: Store;
+  keys: KeySet;
+  app: FastifyInstance;
+  lifecycle: Lifecycle;
+  registry: Registry;
+  tunnel: Tunnel;
+  machines: MachineService;
+  stacks: StackService;
+  jobs: BackgroundJobs;
+  providers: Map<string, Provider>;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  log?: Logger;
+  /** Extra providers (aws, digitalocean) by name; `local` is always there. */
+  providers?: Provider[];
+}
+
+export async function startKloud(config: KloudConfig, options: StartOptions = {}): Promise<Kloud> {
+  const log =
+    options.log ?? pino({ level: config.logLevel, base: { service: 'kloud' } }, pino.destination(2));
+  const holder = `kloud-${randomUUID()}`;
+  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const { keys } = await loadOrCreateKeySet(config.dataDir);
+  const artifactNow: KlientArtifact = await resolveKlientArtifact(config.klientArtifact);
+  log.info({ kind: artifactNow.kind, sha256: artifactNow.sha256 }, 'klient download ready');
+  const artifact = () => artifactNow;
+
+  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  // Routes are registered before listening (fastify's rule) but the services need the URL,
+  // known only once the port is bound: the routes read their dependencies at request time.
+  const routeDeps = {} as RouteDeps;
+  app.setErrorHandler((err, _req, reply) => errorReply(err, reply, log));
+  // `curl -X POST -H 'content-type: application/json'` with no body is an empty request, not an error.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(kloudErrors.invalid('request body is not valid JSON'), undefined);
+    }
+  });
+  await app.register(async (scope) => kloudRoutes(scope, routeDeps));
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address() as import('node:net').AddressInfo;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = config.publicUrl ?? `http://${host}:${address.port}`;
+
+  const providers = new Map<string, Provider>([
+    ['local', new LocalProvider({ root: join(config.dataDir, 'machines') })],
+  ]);
+  for (const p of options.providers ?? []) providers.set(p.name, p);
+  const provider = (name: string): Provider => {
+    const p = providers.get(name);
+    if (!p)
+      throw kloudErrors.invalid(
+        `provider ${name} is not enabled on this Kloud (have: ${[...providers.keys()].join(', ')})`,
+      );
+    return p;
+  };
+
+  const events = new EventBus();
+  const verifyKeys = keyResolver(keys);
+  const registry = new Registry({
+    store,
+    keys: verifyKeys,
+    issuer: url,
+    holder,
+    heartbeatMs: config.heartbeatMs,
+    log,
+  });
+  const tunnel = new Tunnel({ store, registry, keys: verifyKeys, issuer: url, log });
+  const world = machineWorld({ store, keys, issuer: url, artifact });
+  const lifecycle = new Lifecycle({
+    store,
+    holder,
+    providers: provider,
+    credential: world.credential,
+    issueKiteKey: world.issueKiteKey,
+    userData: world.userData,
+    stackEnv: world.stackEnv,
+    agents: registry,
+    events,
+    log,
+    settings: {
+      leaseMs: config.leaseMs,
+      registerTimeoutMs: config.registerTimeoutMs,
+      provisionTimeoutMs: config.provisionTimeoutMs,
+      maxAttempts: 3,
+    },
+  });
+  const machines = new MachineService({ store, lifecycle, registry, tunnel, events, keys, issuer: url });
+  const stacks = new StackService({
+    store,
+    lifecycle,
+    registry,
+    events,
+    log,
+    provisionTimeoutMs: config.provisionTimeoutMs,
+    holder,
+  });
+  const rpc = new RpcEndpoint({
+    authenticate: async (token) => {
+      try {
+        const viewer = await viewerFromToken(store, token);
+        return { sub: viewer.id, scope: 'owner' };
+      } catch (err) {
+        throw err instanceof KloudError ? err.toRpcError() : err;
+      }
+    },
+    methods: kloudRpcMethods({ store, machines, stacks }),
+    onInternalError: (method, err) => log.error({ err, method }, 'kloud rpc method failed'),
+  });
+
+  Object.assign(routeDeps, { store, machines, stacks, keys, artifact } satisfies RouteDeps);
+  routeUpgrades(app.server, { registry, tunnel, rpc, log });
+
+  const jobs = new BackgroundJobs({
+    store,
+    lifecycle,
+    registry,
+    providers,
+    credential: world.credential,
+    events,
+    log,
+    config,
+  });
+  // One SQLite file belongs to one Kloud: every job still marked running was this data
+  // directory's previous process, dead now. PostgreSQL waits for leases to lapse.
+  await lifecycle.recover(store.kind === 'sqlite');
+  jobs.start();
+
+  log.info({ url, dataDir: config.dataDir, database: store.location }, 'kloud listening');
+  return {
+    url,
+    config,
+    store,
+    keys,
+    app,
+    lifecycle,
+    registry,
+    tunnel,
+    machines,
+    stacks,
+    jobs,
+    providers,
+    log,
+    close: async () => {
+      jobs.stop();
+      await lifecycle.close();
+      tunnel.close();
+      registry.close();
+      rpc.close();
+      app.server.closeAllConnections();
+      await app.close();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,319 @@
+/**
+ * The database side of a lifecycle call: the per-machine lease, the job row, the state
+ * transition and its events, each change in one write transaction so a crash leaves either
+ * the old state or the new one, never half of each.
+ *
+ * A lease row (`machine_leases`) names its holder (a Kloud process) and expires; the holder
+ * renews it while the job runs. A lease whose holder died expires and recovery takes it over.
+ */
+import { randomUUID } from 'node:crypto';
+import { eventsRepo } from '@kk/backend/repos/events.js';
+import { leasesRepo } from '@kk/backend/repos/leases.js';
+import type { Connection, Db } from '@kk/backend/store/db.js';
+import type { JobsTable } from '@kk/backend/store/schema.js';
+import { kloudErrors } from '../errors.js';
+import type { ProgressEvent } from './events.js';
+import {
+  allowedActions,
+  isAllowed,
+  isMachineState,
+  type MachineAction,
+  type MachineState,
+  transitions,
+} from './states.js';
+
+/** What a job row carries in `payload`, enough to resume or roll back after a crash. */
+export interface JobPayload {
+  action: MachineAction;
+  previousState: MachineState;
+  actorId: string | null;
+  /** Set once the provider created an instance, so a crashed build can find what it made. */
+  instanceId?: string;
+  kiteId?: string;
+  /** Which step the job reached (for logs and resume decisions). */
+  step?: string;
+}
+
+export interface JobRow {
+  id: string;
+  machineId: string;
+  payload: JobPayload;
+  attempts: number;
+  maxAttempts: number;
+  claimedBy: string | null;
+  state: JobsTable['state'];
+}
+
+function toJob(row: JobsTable): JobRow {
+  return {
+    id: row.id,
+    machineId: row.machineId ?? '',
+    payload: JSON.parse(row.payload) as JobPayload,
+    attempts: Number(row.attempts),
+    maxAttempts: Number(row.maxAttempts),
+    claimedBy: row.claimedBy,
+    state: row.state,
+  };
+}
+
+/** Stores a progress event; its `at` is the stored one. */
+export async function insertEvent(
+  db: Db,
+  event: ProgressEvent & { jobId?: string; machineId?: string },
+): Promise<ProgressEvent> {
+  const stored = await eventsRepo(db).append({
+    eventId: event.eventId,
+    jobId: event.jobId ?? null,
+    machineId: event.machineId ?? null,
+    message: event.message,
+    percentage: event.percentage,
+    status: event.status,
+    error: event.error ?? null,
+  });
+  return { ...event, at: stored.at, seq: stored.seq };
+}
+
+export interface BeginResult {
+  job: JobRow;
+  event: ProgressEvent;
+}
+
+/**
+ * Checks the call is allowed in the machine's state, takes its lease, moves it to the
+ * in-progress state and queues the job: all or nothing. Refuses with InvalidState (naming the
+ * state and the allowed calls) or Conflict (another job holds the lease).
+ */
+export async function beginAction(
+  conn: Connection,
+  input: {
+    machineId: string;
+    action: MachineAction;
+    actorId: string | null;
+    holder: string;
+    leaseMs: number;
+    maxAttempts: number;
+  },
+): Promise<BeginResult> {
+  return conn.write(async (trx) => {
+    const row = await trx
+      .selectFrom('machines')
+      .select(['id', 'state', 'stackId'])
+      .where('id', '=', input.machineId)
+      .executeTakeFirst();
+    if (!row) throw kloudErrors.notFound(`no machine ${input.machineId}`, { machineId: input.machineId });
+    const machine = { ...row, state: isMachineState(row.state) ? row.state : ('Unknown' as const) };
+    const now = Date.now();
+    const jobId = randomUUID();
+    // The lease holder is the job: one job per machine at a time, whichever process runs it.
+    if (!(await leasesRepo(trx).acquire(machine.id, jobId, input.leaseMs))) {
+      throw kloudErrors.conflict(
+        `machine ${machine.id} is busy: another call holds its lease; retry when it ends`,
+        {
+          machineId: machine.id,
+          state: machine.state,
+        },
+      );
+    }
+    if (!isAllowed(machine.state, input.action)) {
+      const allowed = allowedActions(machine.state);
+      throw kloudErrors.invalidState(
+        `cannot ${input.action} machine ${machine.id}: it is ${machine.state}; allowed: ${allowed.length ? allowed.join(', ') : 'none until the current job ends'}`,
+        { machineId: machine.id, state: machine.state, action: input.action, allowed: [...allowed] },
+      );
+    }
+    const payload: JobPayload = {
+      action: input.action,
+      previousState: machine.state,
+      actorId: input.actorId,
+    };
+    const expiresAt = now + input.leaseMs;
+    const job: JobsTable = {
+      id: jobId,
+      kind: `machine.${input.action}`,
+      machineId: machine.id,
+      stackId: machine.stackId,
+      state: 'running',
+      claimedBy: input.holder,
+      leaseExpiresAt: expiresAt,
+      attempts: 1,
+      maxAttempts: input.maxAttempts,
+      payload: JSON.stringify(payload),
+      result: null,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await trx.insertInto('jobs').values(job).execute();
+    const during = transitions[input.action].during;
+    await setState(trx, machine.id, during, `${input.action} requested`, now);
+    const event = await insertEvent(trx, {
+      eventId: jobId,
+      message: `${input.action} started (${machine.state} → ${during})`,
+      percentage: 0,
+      status: during,
+      at: now,
+      jobId,
+      machineId: machine.id,
+    });
+    return { job: toJob(job), event };
+  });
+}
+
+export async function setState(
+  db: Db,
+  machineId: string,
+  state: MachineState,
+  reason: string,
+  at = Date.now(),
+) {
+  await db
+    .updateTable('machines')
+    .set((eb) => ({
+      state,
+      stateReason: reason,
+      stateModifiedAt: at,
+      updatedAt: at,
+      version: eb('version', '+', 1),
+    }))
+    .where('id', '=', machineId)
+    .execute();
+}
+
+/** Extends the lease of a job this process holds; false when the lease was lost (taken over). */
+export async function renewLease(
+  conn: Connection,
+  job: JobRow,
+  holder: string,
+  leaseMs: number,
+): Promise<boolean> {
+  return conn.write(async (trx) => {
+    const expiresAt = Date.now() + leaseMs;
+    const res = await trx
+      .updateTable('jobs')
+      .set({ leaseExpiresAt: expiresAt, updatedAt: Date.now() })
+      .where('id', '=', job.id)
+      .where('claimedBy', '=', holder)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) return false;
+    return leasesRepo(trx).renew(job.machineId, job.id, leaseMs);
+  });
+}
+
+/** Persists progress facts (instance id, step) so a crashed job can be resumed or undone. */
+export async function saveProgress(db: Db, job: JobRow): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ payload: JSON.stringify(job.payload), updatedAt: Date.now() })
+    .where('id', '=', job.id)
+    .execute();
+}
+
+/**
+ * Ends a job: the machine reaches `state` (the target on success, the previous state on
+ * failure, with the reason kept), the lease is released, the final event recorded.
+ */
+export async function finishJob(
+  conn: Connection,
+  job: JobRow,
+  outcome: { ok: boolean; state: MachineState; reason: string; event: ProgressEvent },
+): Promise<ProgressEvent> {
+  return conn.write(async (trx) => {
+    const now = Date.now();
+    await trx
+      .updateTable('jobs')
+      .set({
+        state: outcome.ok ? 'done' : 'failed',
+        error: outcome.ok ? null : outcome.reason,
+        result: outcome.ok ? JSON.stringify({ state: outcome.state }) : null,
+        payload: JSON.stringify(job.payload),
+        leaseExpiresAt: null,
+        updatedAt: now,
+      })
+      .where('id', '=', job.id)
+      .execute();
+    await setState(trx, job.machineId, outcome.state, outcome.reason, now);
+    await leasesRepo(trx).release(job.machineId, job.id);
+    return insertEvent(trx, { ...outcome.event, jobId: job.id, machineId: job.machineId });
+  });
+}
+
+/**
+ * Takes over running jobs whose holder is gone: their lease expired, or (`all`, for a
+ * single-process SQLite Kloud at start) every running job not held by `holder`. Each is
+ * claimed with a compare-and-set so two recovering processes never both take one.
+ */
+export async function claimOrphans(
+  conn: Connection,
+  holder: string,
+  leaseMs: number,
+  all: boolean,
+): Promise<JobRow[]> {
+  const now = Date.now();
+  let q = conn.db
+    .selectFrom('jobs')
+    .selectAll()
+    .where('state', '=', 'running')
+    .where('kind', 'like', 'machine.%');
+  q = all ? q.where('claimedBy', 'is distinct from', holder) : q.where('leaseExpiresAt', '<', now);
+  const candidates = await q.execute();
+  const claimed: JobRow[] = [];
+  for (const row of candidates) {
+    const ok = await conn.write(async (trx) => {
+      const res = await trx
+        .updateTable('jobs')
+        .set({
+          claimedBy: holder,
+          leaseExpiresAt: now + leaseMs,
+          attempts: Number(row.attempts) + 1,
+          updatedAt: now,
+        })
+        .where('id', '=', row.id)
+        .where('state', '=', 'running')
+        .where('claimedBy', 'is not distinct from', row.claimedBy)
+        .where('updatedAt', '=', row.updatedAt)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) !== 1) return false;
+      // The job keeps its lease (holder = job id); only its expiry moves.
+      if (row.machineId) await leasesRepo(trx).acquire(row.machineId, row.id, leaseMs);
+      return true;
+    });
+    if (ok) claimed.push({ ...toJob(row), attempts: Number(row.attempts) + 1, claimedBy: holder });
+  }
+  return claimed;
+}
+
+/** A stack apply/destroy as a job row: its events are found through it (eventId = job id). */
+export async function startStackJob(
+  db: Db,
+  input: { id: string; kind: 'stack.apply' | 'stack.destroy'; stackId: string; holder: string },
+) {
+  const now = Date.now();
+  await db
+    .insertInto('jobs')
+    .values({
+      id: input.id,
+      kind: input.kind,
+      machineId: null,
+      stackId: input.stackId,
+      state: 'running',
+      claimedBy: input.holder,
+      leaseExpiresAt: null,
+      attempts: 1,
+      maxAttempts: 1,
+      payload: '{}',
+      result: null,
+      error: null,
+      createdAt: now,
+      updatedAt: now,
+    })
+    .execute();
+}
+
+export async function endStackJob(db: Db, id: string, error: string | undefined): Promise<void> {
+  await db
+    .updateTable('jobs')
+    .set({ state: error ? 'failed' : 'done', error: error ?? null, updatedAt: Date.now() })
+    .where('id', '=', id)
+    .execute();
+}

@@ -1,0 +1,224 @@
+/**
+ * Machine lifecycle calls (build, start, stop, restart, destroy). A call is checked against
+ * the state table, takes the machine's lease and is queued as a job in one transaction, then
+ * returns its event id at once; the job runs here, renewing its lease, reporting progress,
+ * and ends in the target state or back in the previous one with the reason kept.
+ *
+ * Crash safety: every job row names its holder and lease expiry. `recover()` takes over jobs
+ * whose holder is gone and runs them again (every step is idempotent) or, past `maxAttempts`,
+ * fails them cleanly: a build is rolled back, nothing is left in an in-progress state.
+ */
+
+import { KloudError } from '../errors.js';
+import { getMachine } from '../machines/machine.js';
+import { ProviderError } from '../providers/errors.js';
+import { type ActionContext, ActionFailure, actions, rollbackBuild } from './actions.js';
+import type { LifecycleDeps } from './deps.js';
+import type { ProgressEvent } from './events.js';
+import { beginAction, claimOrphans, finishJob, insertEvent, type JobRow, renewLease } from './jobstore.js';
+import { type MachineAction, type MachineState, transitions } from './states.js';
+
+export interface ActionAccepted {
+  eventId: string;
+  machineId: string;
+  action: MachineAction;
+  state: MachineState;
+}
+
+class LeaseLost extends Error {}
+
+export class Lifecycle {
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  private closed = false;
+
+  constructor(private readonly deps: LifecycleDeps) {}
+
+  /** Starts a call; resolves with its event id once the job is recorded (not when it ends). */
+  async request(machineId: string, action: MachineAction, actorId: string | null): Promise<ActionAccepted> {
+    if (this.closed) throw new KloudError('Unavailable', 'Kloud is shutting down; retry in a moment');
+    const { job, event } = await beginAction(this.deps.store.conn, {
+      machineId,
+      action,
+      actorId,
+      holder: this.deps.holder,
+      leaseMs: this.deps.settings.leaseMs,
+      maxAttempts: this.deps.settings.maxAttempts,
+    });
+    this.deps.events.publish({ ...event, machineId });
+    this.deps.log.info({ machineId, jobId: job.id, action, actorId }, 'lifecycle call accepted');
+    this.launch(job);
+    return { eventId: job.id, machineId, action, state: transitions[action].during };
+  }
+
+  /** Resolves when the job with this event id ends in this process (tests, stack apply). */
+  async settled(eventId: string): Promise<void> {
+    await this.running.get(eventId)?.done;
+  }
+
+  /** Takes over jobs left by a dead holder. `all`: every running job (single-process SQLite, at start). */
+  async recover(all: boolean): Promise<number> {
+    const jobs = await claimOrphans(this.deps.store.conn, this.deps.holder, this.deps.settings.leaseMs, all);
+    for (const job of jobs) {
+      this.deps.log.warn(
+        { jobId: job.id, machineId: job.machineId, attempts: job.attempts },
+        'taking over an interrupted job',
+      );
+      const resume = job.attempts <= job.maxAttempts;
+      await this.emit(job, {
+        message: resume
+          ? `Kloud restarted during ${job.payload.action}; resuming (attempt ${job.attempts} of ${job.maxAttempts})`
+          : `Kloud restarted during ${job.payload.action} too many times; failing it cleanly`,
+        percentage: 0,
+        status: transitions[job.payload.action].during,
+      });
+      this.launch(job, !resume);
+    }
+    return jobs.length;
+  }
+
+  /** Stops running jobs without finishing them: their leases expire and recovery takes them over. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const r of this.running.values()) r.abort.abort(new LeaseLost('Kloud shutting down'));
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+
+  private launch(job: JobRow, failOnly = false): void {
+    const abort = new AbortController();
+    const done = this.execute(job, abort, failOnly).finally(() => this.running.delete(job.id));
+    this.running.set(job.id, { abort, done });
+  }
+
+  private async emit(job: JobRow, event: Omit<ProgressEvent, 'eventId' | 'at'>): Promise<ProgressEvent> {
+    const stored = await insertEvent(this.deps.store.conn.db, {
+      ...event,
+      eventId: job.id,
+      at: Date.now(),
+      jobId: job.id,
+      machineId: job.machineId,
+    });
+    this.deps.events.publish({ ...stored, machineId: job.machineId });
+    return stored;
+  }
+
+  private keepLease(job: JobRow, abort: AbortController): () => void {
+    const every = Math.max(50, Math.floor(this.deps.settings.leaseMs / 3));
+    const timer = setInterval(() => {
+      renewLease(this.deps.store.conn, job, this.deps.holder, this.deps.settings.leaseMs).then(
+        (ok) => {
+          if (!ok) abort.abort(new LeaseLost('lease taken over by another holder'));
+        },
+        (err: unknown) => this.deps.log.warn({ err, jobId: job.id }, 'lease renewal failed; will retry'),
+      );
+    }, every);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  private async execute(job: JobRow, abort: AbortController, failOnly: boolean): Promise<void> {
+    const stopRenewing = this.keepLease(job, abort);
+    const action = job.payload.action;
+    const during = transitions[action].during;
+    let ctx: ActionContext | undefined;
+    try {
+      const machine = await getMachine(this.deps.store, job.machineId);
+      const provider = this.deps.providers(machine.provider);
+      ctx = {
+        deps: this.deps,
+        job,
+        machine,
+        provider,
+        credential: await this.deps.credential(machine),
+        signal: abort.signal,
+        progress: async (message, percentage) => {
+          if (abort.signal.aborted) throw abort.signal.reason;
+          await this.emit(job, { message, percentage, status: during });
+        },
+      };
+      if (failOnly) throw new ActionFailure(`interrupted ${job.attempts - 1} times by Kloud restarts`);
+      await actions[action](ctx);
+      const after = transitions[action].after;
+      const done = await finishJob(this.deps.store.conn, job, {
+        ok: true,
+        state: after,
+        reason: `${action} completed`,
+        event: {
+          eventId: job.id,
+          message: `${action} completed`,
+          percentage: 100,
+          status: after,
+          at: Date.now(),
+        },
+      });
+      this.deps.events.publish({ ...done, machineId: job.machineId });
+      this.deps.log.info({ machineId: job.machineId, jobId: job.id, action }, 'lifecycle call completed');
+    } catch (err) {
+      if (abort.signal.aborted && abort.signal.reason instanceof LeaseLost) {
+        this.deps.log.warn(
+          { jobId: job.id, reason: abort.signal.reason.message },
+          'job stopped without finishing',
+        );
+        return;
+      }
+      await this.fail(job, ctx, err);
+    } finally {
+      stopRenewing();
+    }
+  }
+
+  private async fail(job: JobRow, ctx: ActionContext | undefined, err: unknown): Promise<void> {
+    const reason = describeFailure(err);
+    if (!(err instanceof ActionFailure || err instanceof ProviderError || err instanceof KloudError))
+      this.deps.log.error(
+        { err, jobId: job.id, machineId: job.machineId },
+        'lifecycle job failed unexpectedly',
+      );
+    let end: { state: MachineState; reason: string } = {
+      state: job.payload.previousState,
+      reason: `${job.payload.action} failed: ${reason}`,
+    };
+    if (ctx && job.payload.action === 'build') {
+      end = await rollbackBuild(ctx, reason).catch((rollbackErr: unknown) => ({
+        state: 'Unknown' as const,
+        reason: `build failed: ${reason}; cleaning up also failed: ${describeFailure(rollbackErr)}; the reconciler will look`,
+      }));
+    }
+    const event: ProgressEvent = {
+      eventId: job.id,
+      message: end.reason,
+      percentage: 100,
+      status: 'failed',
+      error: reason,
+      at: Date.now(),
+    };
+    let stored: ProgressEvent;
+    try {
+      stored = await finishJob(this.deps.store.conn, job, {
+        ok: false,
+        state: end.state,
+        reason: end.reason,
+        event,
+      });
+    } catch (finishErr) {
+      // The lease expires and recovery finishes the job; never leave it silently.
+      this.deps.log.error(
+        { err: finishErr, jobId: job.id },
+        'could not record a failed job; recovery will retry',
+      );
+      return;
+    }
+    this.deps.events.publish({ ...stored, machineId: job.machineId });
+    this.deps.log.warn(
+      { machineId: job.machineId, jobId: job.id, reason: end.reason, state: end.state },
+      'lifecycle call failed',
+    );
+  }
+}
+
+/** A reason safe to store and show: our own errors' messages; anything else stays in the log. */
+export function describeFailure(err: unknown): string {
+  if (err instanceof ActionFailure || err instanceof ProviderError || err instanceof KloudError)
+    return err.message;
+  if (err instanceof Error && err.name === 'RpcError') return err.message;
+  return 'internal error; see the Kloud log';
+}

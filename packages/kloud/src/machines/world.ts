@@ -1,0 +1,79 @@
+/**
+ * How the lifecycle reaches the outside world for one machine: its provider credential, the
+ * user data it boots with (the install script for local machines, a #cloud-config wrapping the
+ * same script for cloud ones), its kite.key, and the environment its provisioners run with.
+ */
+import type { Store } from '@kk/backend/store/store.js';
+import { issueKiteKey, type KeySet } from '@kk/protocol/tokens/index.js';
+import { installScript } from '../cloudinit/install-script.js';
+import { buildUserData } from '../cloudinit/user-data.js';
+import type { KlientArtifact } from '../download/klient-artifact.js';
+import { kloudErrors } from '../errors.js';
+import type { ProviderCredential } from '../providers/provider.js';
+import { type Machine, specOf } from './machine.js';
+
+export interface WorldOptions {
+  store: Store;
+  keys: KeySet;
+  issuer: string;
+  artifact: () => KlientArtifact;
+}
+
+export function klientDownloadUrl(issuer: string): string {
+  return new URL('/download/klient', issuer).toString();
+}
+
+export function machineWorld(options: WorldOptions) {
+  const { store } = options;
+  return {
+    async credential(machine: Machine): Promise<ProviderCredential> {
+      if (!machine.credentialId) {
+        if (machine.provider === 'local') return { id: 'local', provider: 'local', secret: {} };
+        throw kloudErrors.invalid(
+          `machine ${machine.id} uses provider ${machine.provider} but has no credential`,
+        );
+      }
+      const cred = await store.credentials.get(machine.credentialId);
+      if (!cred)
+        throw kloudErrors.notFound(`machine ${machine.id}'s credential ${machine.credentialId} is gone`);
+      const fields = cred.fields as Record<string, unknown>;
+      const bootstrap =
+        fields.bootstrap && typeof fields.bootstrap === 'object'
+          ? (fields.bootstrap as Record<string, string>)
+          : undefined;
+      return {
+        id: cred.id,
+        provider: cred.provider,
+        secret: await store.credentials.secret(cred.id),
+        bootstrap,
+      };
+    },
+
+    issueKiteKey(machine: Machine, kiteId: string): Promise<string> {
+      return issueKiteKey(options.keys, { issuer: options.issuer, owner: machine.ownerId, kiteId });
+    },
+
+    async userData(machine: Machine, kiteKey: string): Promise<string> {
+      const artifact = options.artifact();
+      const params = {
+        kloudUrl: options.issuer,
+        klientUrl: klientDownloadUrl(options.issuer),
+        klientSha256: artifact.sha256,
+        kiteKey,
+      };
+      const userData = specOf(machine)?.userData;
+      if (machine.provider !== 'local') return buildUserData({ ...params, user: 'kloud', userData });
+      const script = installScript(params);
+      // Local machines run the stack's shell user data right after Klient's install, like cloud-init would.
+      if (!userData) return script;
+      if (!userData.startsWith('#!'))
+        throw kloudErrors.invalid('local machines take user data as a shell script starting with #!');
+      return `${script}\n# --- the stack's user data ---\n(cat <<'KLOUD_USER_DATA_EOF'\n${userData}\nKLOUD_USER_DATA_EOF\n) > "$KLIENT_CONFIG_DIR/user-data.sh"\nchmod 0700 "$KLIENT_CONFIG_DIR/user-data.sh"\n"$KLIENT_CONFIG_DIR/user-data.sh"\n`;
+    },
+
+    async stackEnv(machine: Machine): Promise<Record<string, string>> {
+      const stack = machine.stackId ? await store.stacks.get(machine.stackId) : undefined;
+      return { ...(stack?.config ?? {}), KLOUD_MACHINE_ID: machine.id, KLOUD_MACHINE_LABEL: machine.label };
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * `kloud` command line: `kloud serve [flags]` (what `npm start` runs). Every flag also has a
+ * KLOUD_* environment variable (config.ts). Exit codes: 0 ok, 1 runtime failure, 2 bad usage
+ * or configuration.
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError, loadKloudConfig, settings } from './config.js';
+import { startKloud } from './kloud.js';
+import { bootstrapAdmin } from './server/bootstrap.js';
+
+const usage = `usage: kloud serve [options]
+
+options (each also from the environment):
+${Object.values(settings)
+  .map((s) => `  --${s.flag.padEnd(22)} ${s.env}${'default' in s ? ` (default ${s.default})` : ''}`)
+  .join('\n')}
+`;
+
+function fail(message: string, code: number): never {
+  process.stderr.write(`kloud: ${message}\n`);
+  process.exit(code);
+}
+
+async function serve(args: string[]): Promise<void> {
+  const options = Object.fromEntries(
+    Object.values(settings).map((s) => [s.flag, { type: 'string' as const }]),
+  );
+  let values: Record<string, string | undefined>;
+  try {
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values as Record<
+      string,
+      string | undefined
+    >;
+  } catch (err) {
+    return fail(`${(err as Error).message}\n${usage}`, 2);
+  }
+  const config = loadKloudConfig(values);
+  const kloud = await startKloud(config);
+  const boot = await bootstrapAdmin(kloud.store, config.dataDir);
+  process.stdout.write(`Kloud is running at ${kloud.url}\n`);
+  if (boot.created)
+    process.stdout.write(
+      `Admin user: ${boot.username}\nAdmin token: ${boot.token}\n(also saved in ${boot.tokenFile})\n`,
+    );
+  else process.stdout.write(`Admin token: see ${boot.tokenFile} (created on first start)\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`kloud: ${signal}, shutting down (machines keep running)\n`);
+    void kloud.close().then(() => process.exit(0));
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'serve':
+      return serve(rest);
+    case undefined:
+    case 'help':
+    case '--help':
+      process.stdout.write(usage);
+      return;
+    default:
+      fail(`unknown command "${command}"\n${usage}`, 2);
+  }
+}
+
+main(process.argv.slice(2)).catch((err) => {
+  if (err instanceof ConfigError) fail(err.message, 2);
+  fail(err instanceof Error ? (err.stack ?? err.message) : String(err), 1);
+});

@@ -1,0 +1,195 @@
+/**
+ * Koding's kontrol: every Klient connects *out* to Kloud with its kite.key and keeps that link
+ * open. The registry authenticates the link (signature, issuer, audience, and that the key's
+ * kite id is the machine's current one: a rebuilt or destroyed machine's old key is refused),
+ * tracks which machines are online and when each was last seen, and lets the rest of Kloud
+ * call a machine over its link (provisioners, tunnel requests, usage for idle checks).
+ *
+ * Offline detection: the endpoint pings every `heartbeatMs` and drops a link that misses two
+ * pongs, so a Klient that stops answering shows offline within 3 × heartbeatMs.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Store } from '@kk/backend/store/store.js';
+import type { MethodName, ParamsOf, ResultOf } from '@kk/protocol/catalogue/index.js';
+import { errors as rpcErrors } from '@kk/protocol/errors.js';
+import { type Peer, type Principal, RpcEndpoint, verifyKiteKey } from '@kk/protocol/node.js';
+import type { JWTVerifyGetKey } from 'jose';
+import type { Logger } from 'pino';
+import type { AgentLinks, ExecOutcome } from '../lifecycle/deps.js';
+
+export interface Link {
+  kiteId: string;
+  machineId: string;
+  peer: Peer;
+  connectedAt: number;
+  /** Where the Klient says it listens for direct connections. */
+  url?: string;
+  version?: string;
+}
+
+export interface RegistryOptions {
+  store: Store;
+  keys: JWTVerifyGetKey;
+  issuer: string;
+  holder: string;
+  heartbeatMs: number;
+  log: Logger;
+}
+
+export class Registry implements AgentLinks {
+  readonly endpoint: RpcEndpoint;
+  private readonly links = new Map<string, Link>();
+  private readonly waiters = new Map<string, Set<() => void>>();
+
+  constructor(private readonly options: RegistryOptions) {
+    this.endpoint = new RpcEndpoint({
+      authenticate: (token) => this.authenticate(token),
+      limits: { heartbeatMs: options.heartbeatMs },
+      methods: (principal) => ({
+        'kite.register': async (params) => {
+          const link = this.links.get(String(principal.kiteId));
+          if (link) {
+            link.url = params.url;
+            link.version = params.version;
+          }
+          const machineId = String(principal.machineId);
+          await options.store.machines.setRegistry(machineId, { online: true, linkHolder: options.holder });
+          const machine = await options.store.machines.get(machineId);
+          if (machine && params.url && machine.queryString !== params.url)
+            await options.store.machines.setRuntime(machineId, { queryString: params.url }, null);
+          return { machineId: String(principal.machineId), heartbeatMs: options.heartbeatMs };
+        },
+        'kite.heartbeat': async () => {
+          const at = Date.now();
+          if (this.link(String(principal.kiteId)))
+            await options.store.machines.setRegistry(String(principal.machineId), {
+              online: true,
+              linkHolder: options.holder,
+              lastSeenAt: at,
+            });
+          return { at };
+        },
+      }),
+      onConnection: (peer) => this.onLink(peer),
+      onInternalError: (method, err) => options.log.error({ err, method }, 'registry method failed'),
+    });
+  }
+
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    void this.endpoint.handleUpgrade(req, socket, head);
+  }
+
+  /** A kite.key is good if it verifies and names a machine whose current kite id it is. */
+  async authenticate(token: string | undefined): Promise<Principal> {
+    const claims = await verifyKiteKey(token, this.options.keys, this.options.issuer);
+    const machine = await this.options.store.machines.byKiteId(claims.jti);
+    if (!machine)
+      throw rpcErrors.unauthenticated(
+        'kite.key is not the current key of any machine (rebuilt or destroyed?)',
+      );
+    return {
+      sub: machine.id,
+      scope: 'owner',
+      kiteId: claims.jti,
+      machineId: machine.id,
+      ownerId: machine.ownerId,
+    };
+  }
+
+  private onLink(peer: Peer): void {
+    const kiteId = String(peer.principal.kiteId);
+    const machineId = String(peer.principal.machineId);
+    const previous = this.links.get(kiteId);
+    // One link per machine: a reconnecting Klient replaces its stale link.
+    if (previous) previous.peer.close(4000, 'replaced by a newer connection');
+    const link: Link = { kiteId, machineId, peer, connectedAt: Date.now() };
+    this.links.set(kiteId, link);
+    this.options.log.info({ machineId, kiteId }, 'klient connected');
+    void this.options.store.machines
+      .setRegistry(machineId, { online: true, linkHolder: this.options.holder })
+      .catch((err: unknown) => this.options.log.warn({ err, machineId }, 'could not record klient online'));
+    for (const wake of this.waiters.get(kiteId) ?? []) wake();
+    peer.onClose(() => {
+      if (this.links.get(kiteId) !== link) return;
+      this.links.delete(kiteId);
+      this.options.log.info({ machineId, kiteId }, 'klient disconnected');
+      void this.options.store.conn.db
+        .updateTable('machines')
+        .set({ online: 0, lastSeenAt: Date.now(), linkHolder: null })
+        .where('id', '=', machineId)
+        .where('kiteId', '=', kiteId)
+        .execute()
+        .catch((err: unknown) =>
+          this.options.log.warn({ err, machineId }, 'could not record klient offline'),
+        );
+    });
+  }
+
+  link(kiteId: string): Link | undefined {
+    const link = this.links.get(kiteId);
+    return link && !link.peer.closed ? link : undefined;
+  }
+
+  isOnline(kiteId: string): boolean {
+    return this.link(kiteId) !== undefined;
+  }
+
+  waitOnline(kiteId: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (this.isOnline(kiteId)) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const set = this.waiters.get(kiteId) ?? new Set<() => void>();
+      this.waiters.set(kiteId, set);
+      const done = (err?: unknown) => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        set.delete(wake);
+        if (set.size === 0) this.waiters.delete(kiteId);
+        if (err) reject(err);
+        else resolve();
+      };
+      const wake = () => done();
+      const onAbort = () => done(signal.reason);
+      const timer = setTimeout(
+        () => done(rpcErrors.timeout(`klient ${kiteId} did not register within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      set.add(wake);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** Calls a method on a registered Klient over its link. */
+  async call<M extends MethodName>(
+    kiteId: string,
+    method: M,
+    params: ParamsOf<M>,
+    timeoutMs?: number,
+  ): Promise<ResultOf<M>> {
+    const link = this.link(kiteId);
+    if (!link) throw rpcErrors.unavailable(`machine's klient is offline (kite ${kiteId})`);
+    return link.peer.call(method, params, { timeoutMs });
+  }
+
+  async runScript(
+    kiteId: string,
+    script: string,
+    options: { env?: Record<string, string>; timeoutMs: number },
+  ): Promise<ExecOutcome> {
+    const out = await this.call(
+      kiteId,
+      'exec.run',
+      { argv: ['/bin/sh', '-c', script], env: options.env, timeoutMs: options.timeoutMs },
+      options.timeoutMs + 10_000,
+    );
+    return { exitCode: out.exitCode, signal: out.signal, stdout: out.stdout, stderr: out.stderr };
+  }
+
+  disconnect(kiteId: string, reason: string): void {
+    this.link(kiteId)?.peer.close(4003, reason);
+  }
+
+  close(): void {
+    this.endpoint.close();
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * Koding's tunnelproxy: a caller reaches a machine's Klient through Kloud, over a connection
+ * the Klient opens *out*, so machines behind NAT work.
+ *
+ *   caller ── GET /machines/<id>/klient (WebSocket upgrade, access token) ──► Kloud
+ *   Kloud ── tunnel.open {channelId} over the registry link ──► Klient
+ *   Klient ── GET /tunnel/<channelId> (Upgrade: kloud-tunnel, kite.key) ──► Kloud
+ *   Kloud replays the caller's upgrade request into that connection and splices the two.
+ *
+ * The caller's WebSocket is thus end to end with the Klient's own server, which checks the
+ * token and each method's scope exactly as for a direct connection; Kloud moves bytes only.
+ * Before joining, Kloud checks the token (signature, audience = the machine's kite id, expiry)
+ * and the caller's *current* access, so an unshared user is refused even with a live token.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Store } from '@kk/backend/store/store.js';
+import { upgradeToken, verifyAccessToken, verifyKiteKey } from '@kk/protocol/node.js';
+import type { JWTVerifyGetKey } from 'jose';
+import type { Logger } from 'pino';
+import { kloudErrors } from '../errors.js';
+import { machineAccess, scopeCovers } from '../machines/access.js';
+import type { Registry } from '../registry/registry.js';
+import { refuseUpgrade, refuseUpgradeWith } from '../server/refuse-upgrade.js';
+import { requestHead, type Splice, splice } from './splice.js';
+
+export const TUNNEL_PROTOCOL = 'kloud-tunnel';
+
+export interface TunnelOptions {
+  store: Store;
+  registry: Registry;
+  keys: JWTVerifyGetKey;
+  issuer: string;
+  log: Logger;
+  /** How long Kloud waits for the Klient's data connection. */
+  openTimeoutMs?: number;
+}
+
+interface PendingChannel {
+  kiteId: string;
+  resolve(socket: Duplex, head: Buffer): void;
+}
+
+interface LiveConnection {
+  userId: string;
+  splice: Splice;
+}
+
+export class Tunnel {
+  private readonly pending = new Map<string, PendingChannel>();
+  private readonly live = new Map<string, Set<LiveConnection>>();
+
+  constructor(private readonly options: TunnelOptions) {}
+
+  /** `/machines/<machineId>/klient`: a caller with an access token. */
+  async handleCaller(req: IncomingMessage, socket: Duplex, head: Buffer, machineId: string): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    let kiteId: string;
+    let userId: string;
+    try {
+      const machine = await this.options.store.machines.get(machineId);
+      if (!machine) throw kloudErrors.notFound(`no machine ${machineId}`);
+      if (!machine.kiteId)
+        throw kloudErrors.unavailable(`machine ${machineId} has no Klient (it is ${machine.status.state})`);
+      kiteId = machine.kiteId;
+      const claims = await verifyAccessToken(upgradeToken(req), this.options.keys, {
+        issuer: this.options.issuer,
+        kiteId,
+      });
+      userId = claims.sub;
+      const viewer = await this.options.store.viewer(userId).catch(() => undefined);
+      const access = viewer && machineAccess(viewer, machine);
+      if (!access) throw kloudErrors.forbidden(`machine ${machineId} is not shared with you`);
+      if (!scopeCovers(access, claims.scope))
+        throw kloudErrors.forbidden(`your access to machine ${machineId} is now ${access}; get a new token`);
+      if (!this.options.registry.isOnline(kiteId))
+        throw kloudErrors.unavailable(`machine ${machineId}'s Klient is offline`);
+    } catch (err) {
+      return refuseUpgradeWith(socket, err);
+    }
+    socket.pause();
+    const channelId = randomUUID();
+    const timeoutMs = this.options.openTimeoutMs ?? 15_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const data = new Promise<{ socket: Duplex; head: Buffer }>((resolve, reject) => {
+      this.pending.set(channelId, { kiteId, resolve: (s, h) => resolve({ socket: s, head: h }) });
+      timer = setTimeout(
+        () => reject(kloudErrors.timeout(`the Klient did not open the channel within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await this.options.registry.call(kiteId, 'tunnel.open', { channelId }, timeoutMs);
+      const klient = await data;
+      if (socket.destroyed) {
+        klient.socket.destroy();
+        return;
+      }
+      // The Klient's server sees the caller's own upgrade request, then the caller's bytes.
+      klient.socket.write(requestHead(req, req.socket.remoteAddress));
+      if (head.length) klient.socket.write(head);
+      if (klient.head.length) socket.write(klient.head);
+      this.track(machineId, userId, splice(socket, klient.socket));
+      socket.resume();
+    } catch (err) {
+      this.options.log.warn({ err, machineId }, 'tunnel open failed');
+      refuseUpgradeWith(socket, err);
+    } finally {
+      clearTimeout(timer);
+      this.pending.delete(channelId);
+    }
+  }
+
+  private track(machineId: string, userId: string, joined: Splice): void {
+    const entry: LiveConnection = { userId, splice: joined };
+    const set = this.live.get(machineId) ?? new Set<LiveConnection>();
+    this.live.set(machineId, set);
+    set.add(entry);
+    void joined.done.then(() => {
+      set.delete(entry);
+      if (set.size === 0 && this.live.get(machineId) === set) this.live.delete(machineId);
+    });
+  }
+
+  /** `/tunnel/<channelId>`: the Klient's data connection for a channel it was asked to open. */
+  async handleKlient(req: IncomingMessage, socket: Duplex, head: Buffer, channelId: string): Promise<void> {
+    socket.on('error', () => socket.destroy());
+    const channel = this.pending.get(channelId);
+    if (!channel)
+      return refuseUpgrade(socket, 404, 'NotFound', 'no such channel (expired or already joined)');
+    if ((req.headers.upgrade ?? '').toLowerCase() !== TUNNEL_PROTOCOL)
+      return refuseUpgrade(socket, 400, 'InvalidParams', `upgrade to ${TUNNEL_PROTOCOL} expected`);
+    try {
+      const claims = await verifyKiteKey(upgradeToken(req), this.options.keys, this.options.issuer);
+      if (claims.jti !== channel.kiteId)
+        throw kloudErrors.forbidden('this channel belongs to another machine');
+    } catch (err) {
+      return refuseUpgradeWith(socket, err);
+    }
+    if (!this.pending.delete(channelId))
+      return refuseUpgrade(socket, 404, 'NotFound', 'channel already joined');
+    socket.write(
+      `HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: ${TUNNEL_PROTOCOL}\r\n\r\n`,
+    );
+    channel.resolve(socket, head);
+  }
+
+  /** Closes a user's live connections to a machine (unshare), or everyone's (undefined: stop, destroy). */
+  closeConnections(machineId: string, userId: string | undefined, reason: string): number {
+    let closed = 0;
+    for (const entry of this.live.get(machineId) ?? []) {
+      if (userId !== undefined && entry.userId !== userId) continue;
+      entry.splice.close({ code: 4003, reason });
+      closed++;
+    }
+    return closed;
+  }
+
+  liveCount(machineId: string): number {
+    return this.live.get(machineId)?.size ?? 0;
+  }
+
+  close(): void {
+    for (const set of this.live.values())
+      for (const e of set) e.splice.close({ code: 1001, reason: 'Kloud shutting down' });
+    this.live.clear();
+  }
+}

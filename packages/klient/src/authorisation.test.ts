@@ -10,7 +10,6 @@ import { ErrorCode } from '@kk/protocol/errors.js';
 import { connect } from '@kk/protocol/node/connect.js';
 import { issueAccessToken, KeySet } from '@kk/protocol/tokens/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { klientMethods } from './methods.js';
 import { ISSUER, KITE_ID, startTestKlient, type TestKlient } from './testing/harness.js';
 
 let t: TestKlient;
@@ -40,17 +39,12 @@ const writeCalls: Partial<Record<MethodName, unknown>> = {
   'exec.kill': { id: 'x' },
 };
 
-const served = () =>
-  Object.keys(klientMethods({ config: t.config, log: undefined as never, processes: undefined as never }));
+const served = () => Object.keys(t.klient.methods);
 
 describe('authorisation', () => {
-  it('serves exactly the klient, fs and exec parts of the catalogue', () => {
-    const expected = Object.keys(catalogue).filter((m) => /^(klient|fs|exec)\./.test(m));
-    expect(
-      served()
-        .filter((m) => /^(klient|fs|exec)\./.test(m))
-        .sort(),
-    ).toEqual(expected.sort());
+  it('serves exactly the klient, fs, exec and terminal parts of the catalogue', () => {
+    const expected = Object.keys(catalogue).filter((m) => /^(klient|fs|exec|terminal)\./.test(m));
+    expect(served().sort()).toEqual(expected.sort());
   });
 
   it('every writing method is covered here and marked write in the catalogue', () => {

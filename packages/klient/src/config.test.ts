@@ -39,6 +39,22 @@ describe('loadConfig', () => {
     expect(loadConfig(withoutKite, env).kiteId).toBe('from-env');
   });
 
+  it('leaves terminal settings to the terminal manager unless given', () => {
+    expect(loadConfig(minimal, {}).terminal).toEqual({
+      shell: undefined,
+      idleReapMs: undefined,
+      maxSessionsPerUser: undefined,
+    });
+    const env = { KLIENT_SHELL: '/bin/sh', KLIENT_TERMINAL_IDLE_SECONDS: '60', KLIENT_MAX_TERMINALS: '3' };
+    expect(loadConfig(minimal, env).terminal).toEqual({
+      shell: '/bin/sh',
+      idleReapMs: 60_000,
+      maxSessionsPerUser: 3,
+    });
+    expect(refusal({ ...minimal, shell: 'bash' }).setting).toContain('--shell');
+    expect(refusal({ ...minimal, 'max-terminals': '-1' }).setting).toContain('--max-terminals');
+  });
+
   it('derives the issuer from the JWKS URL', () => {
     const config = loadConfig(
       { 'jwks-url': 'https://kloud.example:8443/.well-known/jwks.json', 'kite-id': 'k1' },

@@ -26,6 +26,14 @@ export interface KlientConfig {
   maxQueuedWatchEvents: number;
   /** Largest fs.readFile answered inline; larger reads need `stream: true`. */
   maxInlineReadBytes: number;
+  /** Terminal settings; unset ones take the terminal manager's defaults (terminal/manager.ts). */
+  terminal: {
+    /** Program of a session that names none (default: the user's login shell). */
+    shell?: string;
+    /** A session nobody watches and nothing happens in is ended after this long. */
+    idleReapMs?: number;
+    maxSessionsPerUser?: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -65,6 +73,9 @@ export const settings = {
     env: 'KLIENT_MAX_INLINE_READ',
     default: String(4 * 1024 * 1024),
   },
+  terminalShell: { flag: 'shell', env: 'KLIENT_SHELL' },
+  terminalIdleSeconds: { flag: 'terminal-idle-seconds', env: 'KLIENT_TERMINAL_IDLE_SECONDS' },
+  maxTerminalsPerUser: { flag: 'max-terminals', env: 'KLIENT_MAX_TERMINALS' },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;
@@ -134,6 +145,12 @@ export function loadConfig(
     );
   const home = raw('home') ?? homedir();
   if (!isAbsolute(home)) throw new ConfigError(label('home'), `must be an absolute path, got "${home}"`);
+  const shell = raw('terminalShell');
+  if (shell !== undefined && !isAbsolute(shell)) {
+    throw new ConfigError(label('terminalShell'), `must be an absolute path, got "${shell}"`);
+  }
+  const idle = raw('terminalIdleSeconds');
+  const maxTerminals = raw('maxTerminalsPerUser');
   const logLevel = raw('logLevel')!;
   if (!(logLevels as readonly string[]).includes(logLevel)) {
     throw new ConfigError(label('logLevel'), `expected one of ${logLevels.join(', ')}, got "${logLevel}"`);
@@ -157,5 +174,11 @@ export function loadConfig(
     maxUploadsPerConnection: parseCount('maxUploadsPerConnection', raw('maxUploadsPerConnection')!),
     maxQueuedWatchEvents: parseCount('maxQueuedWatchEvents', raw('maxQueuedWatchEvents')!),
     maxInlineReadBytes: parseCount('maxInlineReadBytes', raw('maxInlineReadBytes')!),
+    terminal: {
+      shell,
+      idleReapMs: idle === undefined ? undefined : parseCount('terminalIdleSeconds', idle) * 1000,
+      maxSessionsPerUser:
+        maxTerminals === undefined ? undefined : parseCount('maxTerminalsPerUser', maxTerminals),
+    },
   };
 }

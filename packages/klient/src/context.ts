@@ -1,10 +1,12 @@
 import type { KlientConfig } from './config.js';
 import type { ProcessTable } from './exec/process-table.js';
 import type { Logger } from './log.js';
+import type { TerminalManager } from './terminal/manager.js';
 
-/** What every capability's handlers share within one Klient: its settings, log and processes. */
+/** What every capability's handlers share within one Klient: its settings, log, processes and terminals. */
 export interface KlientContext {
   config: KlientConfig;
   log: Logger;
   processes: ProcessTable;
+  terminals: TerminalManager;
 }

@@ -4,6 +4,7 @@ import { mapErrors } from './errors.js';
 import { execHandlers } from './exec/api.js';
 import { fsHandlers } from './fs/api.js';
 import { infoHandlers } from './info/api.js';
+import { terminalHandlers } from './terminal/api.js';
 
 /**
  * Every method Klient serves, in one place. Each capability maps its part of the catalogue;
@@ -15,6 +16,7 @@ export function klientMethods(ctx: KlientContext): HandlerMap {
     ...infoHandlers(ctx),
     ...fsHandlers(ctx),
     ...execHandlers(ctx),
+    ...terminalHandlers(ctx.terminals),
   };
   const mapped: Record<string, Handler<never>> = {};
   for (const [name, handler] of Object.entries(methods) as Array<[string, Handler<never>]>) {

@@ -1,14 +1,23 @@
 import { createRpcServer } from '@kk/protocol/node/server.js';
+import type { HandlerMap } from '@kk/protocol/peer.js';
+import { markActivity } from './activity.js';
 import { createAuthenticator } from './auth.js';
 import type { KlientConfig } from './config.js';
 import { ProcessTable } from './exec/process-table.js';
 import { createLogger, type Logger } from './log.js';
 import { klientMethods } from './methods.js';
+import { TerminalManager } from './terminal/manager.js';
 
 export interface RunningKlient {
   url: string;
   port: number;
-  /** Stops listening, closes every connection and kills every process it started. */
+  /**
+   * The handlers this Klient serves, bound to its one process table and terminal manager.
+   * Serve these on any other link (e.g. `klient run`'s link through Kloud) so every caller sees
+   * the same processes and terminal sessions; never build a second set.
+   */
+  methods: HandlerMap;
+  /** Stops listening, closes every connection, ends every terminal and kills every process it started. */
   close(): Promise<void>;
 }
 
@@ -24,6 +33,13 @@ export async function startKlient(
   const log = options.log ?? createLogger(config);
   const authenticate = await createAuthenticator(config);
   const processes = new ProcessTable();
+  const terminals = new TerminalManager({
+    home: config.home,
+    onInput: markActivity,
+    log,
+    ...Object.fromEntries(Object.entries(config.terminal).filter(([, v]) => v !== undefined)),
+  });
+  const methods = klientMethods({ config, log, processes, terminals });
   const server = await createRpcServer({
     host: config.host,
     port: config.port,
@@ -38,7 +54,7 @@ export async function startKlient(
         throw err;
       }
     },
-    methods: klientMethods({ config, log, processes }),
+    methods,
     onConnection: (peer, req) => {
       const who = { sub: peer.principal.sub, scope: peer.principal.scope, remote: req.socket.remoteAddress };
       log.info(who, 'connection opened');
@@ -53,9 +69,11 @@ export async function startKlient(
   return {
     url: server.url,
     port: server.port,
+    methods,
     close: async () => {
       process.off('exit', killAll);
       processes.killAll();
+      terminals.close();
       await server.close();
     },
   };

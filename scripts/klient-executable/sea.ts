@@ -5,7 +5,7 @@
  * use `process.execPath`.
  */
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, readFile, rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -36,7 +36,23 @@ async function runQuietly(file: string, args: string[], what: string): Promise<v
   }
 }
 
+/**
+ * Refuses a Node built without single-executable support (no fuse to flip, e.g. a distribution's
+ * build linked against libnode) or one that already carries a blob, before doing any work.
+ */
+async function checkFuse(node: string): Promise<void> {
+  const binary = await readFile(node);
+  if (binary.includes(`${seaFuse}:1`))
+    throw new Error(`${node} already carries a SEA blob; build with a plain Node`);
+  if (!binary.includes(`${seaFuse}:0`)) {
+    throw new Error(
+      `${node} has no single executable application support (fuse ${seaFuse} not found); use an official Node build`,
+    );
+  }
+}
+
 export async function makeSingleExecutable(input: SeaInput): Promise<void> {
+  await checkFuse(process.execPath);
   const config = join(input.workDir, 'sea-config.json');
   const blob = join(input.workDir, 'sea-prep.blob');
   await writeFile(

@@ -1,0 +1,92 @@
+/**
+ * Droplets as Kloud sees them: DO's status mapped to Kloud's states, the facts kept in
+ * Machine.meta, and the tags that mark a droplet as Kloud's. DO tags allow letters, digits,
+ * `:`, `-` and `_` (up to 255), so ids are carried as they are when they fit and hashed when not.
+ */
+import { createHash } from 'node:crypto';
+import type { InstanceInfo, ProviderState, TaggedInstance } from '../provider.js';
+
+export interface Droplet {
+  id: number;
+  name: string;
+  status: string;
+  locked?: boolean;
+  tags?: string[];
+  created_at?: string;
+  size_slug?: string;
+  vcpus?: number;
+  memory?: number;
+  disk?: number;
+  region?: { slug?: string };
+  image?: { id?: number; slug?: string | null; distribution?: string; name?: string };
+  networks?: { v4?: { ip_address: string; type: string }[]; v6?: { ip_address: string; type: string }[] };
+}
+
+/** Every droplet Kloud creates carries this tag; listTagged lists by it. */
+export const kloudTag = 'kloud';
+const machinePrefix = 'kloud-machine-';
+const tokenPrefix = 'kloud-token-';
+
+function tagSafe(value: string): string {
+  return /^[A-Za-z0-9:_-]{1,200}$/.test(value)
+    ? value
+    : `h${createHash('sha256').update(value).digest('hex').slice(0, 40)}`;
+}
+
+export function machineTag(machineId: string): string {
+  return `${machinePrefix}${tagSafe(machineId)}`;
+}
+
+/** DO has no idempotency token: a tag per create request lets a retried create find its droplet. */
+export function tokenTag(token: string): string {
+  return `${tokenPrefix}${tagSafe(token)}`;
+}
+
+/** A label as a valid droplet name (a hostname). */
+export function dropletName(label: string, machineId: string): string {
+  const name = label
+    .toLowerCase()
+    .replace(/[^a-z0-9.-]+/g, '-')
+    .replace(/^[-.]+|[-.]+$/g, '')
+    .slice(0, 63);
+  return name === '' ? `kloud-${tagSafe(machineId).toLowerCase().slice(0, 50)}` : name;
+}
+
+const states: Record<string, ProviderState> = {
+  new: 'Starting',
+  active: 'Running',
+  off: 'Stopped',
+  archive: 'Terminated',
+};
+
+export function kloudState(status: string): ProviderState {
+  return states[status] ?? 'Unknown';
+}
+
+export function dropletInfo(droplet: Droplet): InstanceInfo {
+  const v4 = droplet.networks?.v4 ?? [];
+  const publicIp = v4.find((n) => n.type === 'public')?.ip_address;
+  const privateIp = v4.find((n) => n.type === 'private')?.ip_address;
+  const meta: Record<string, unknown> = {
+    region: droplet.region?.slug,
+    size: droplet.size_slug,
+    image: droplet.image?.slug ?? droplet.image?.id,
+    vcpus: droplet.vcpus,
+    memoryMiB: droplet.memory,
+    diskGb: droplet.disk,
+    privateIpAddress: privateIp,
+    createdAt: droplet.created_at,
+  };
+  for (const key of Object.keys(meta)) if (meta[key] === undefined) delete meta[key];
+  return {
+    instanceId: String(droplet.id),
+    state: kloudState(droplet.status),
+    ipAddress: publicIp ?? privateIp,
+    meta,
+  };
+}
+
+export function taggedDroplet(droplet: Droplet): TaggedInstance {
+  const tag = droplet.tags?.find((t) => t.startsWith(machinePrefix));
+  return { ...dropletInfo(droplet), ...(tag ? { machineId: tag.slice(machinePrefix.length) } : {}) };
+}

@@ -26,7 +26,7 @@ const byErrno: Record<string, [number, string]> = {
   EPERM: [ErrorCode.Forbidden, 'operation not permitted'],
   EROFS: [ErrorCode.Forbidden, 'read-only filesystem'],
   EISDIR: [ErrorCode.InvalidParams, 'is a directory, expected a file'],
-  ENOTDIR: [ErrorCode.InvalidParams, 'not a directory (a path component is a file)'],
+  ENOTDIR: [ErrorCode.InvalidParams, 'not a directory'],
   EEXIST: [ErrorCode.Conflict, 'already exists'],
   ENOTEMPTY: [ErrorCode.Conflict, 'directory not empty; pass recursive: true to remove it with its contents'],
   ENOSPC: [ErrorCode.Unavailable, 'no space left on the device; free some space and retry'],
@@ -41,6 +41,15 @@ const byErrno: Record<string, [number, string]> = {
   EFBIG: [ErrorCode.TooLarge, 'file too large for this filesystem'],
   EXDEV: [ErrorCode.InvalidState, 'cross-device link'],
   EIO: [ErrorCode.Unavailable, 'input/output error on the device'],
+  // fs.cp's own codes (its `path` is the destination).
+  ERR_FS_CP_DIR_TO_NON_DIR: [ErrorCode.InvalidParams, 'is a file; cannot copy a directory over it'],
+  ERR_FS_CP_NON_DIR_TO_DIR: [ErrorCode.InvalidParams, 'is a directory; cannot copy a file over it'],
+  ERR_FS_CP_EINVAL: [ErrorCode.InvalidParams, 'cannot copy a directory into itself'],
+  ERR_FS_CP_EEXIST: [ErrorCode.Conflict, 'already exists; pass overwrite: true'],
+  ERR_FS_EISDIR: [ErrorCode.InvalidParams, 'is a directory, expected a file'],
+  ERR_FS_CP_SOCKET: [ErrorCode.InvalidParams, 'is a socket; it cannot be copied'],
+  ERR_FS_CP_FIFO_PIPE: [ErrorCode.InvalidParams, 'is a named pipe; it cannot be copied'],
+  ERR_FS_CP_UNKNOWN: [ErrorCode.InvalidParams, 'is of a type that cannot be copied'],
 };
 
 /**

@@ -6,9 +6,7 @@
  * (flags or the environment the install script writes to klient.env).
  */
 import { ConfigError, loadConfig } from '../config.js';
-import { ProcessTable } from '../exec/process-table.js';
 import { createLogger } from '../log.js';
-import { klientMethods } from '../methods.js';
 import { startKlient } from '../server.js';
 import { readKiteKey } from './kite-key.js';
 import { linkToKloud } from './link.js';
@@ -59,9 +57,6 @@ export async function runKlient(
   );
   const log = createLogger(config);
   const klient = await startKlient(config, { log });
-  const processes = new ProcessTable();
-  const killAll = () => processes.killAll();
-  process.on('exit', killAll);
   const link = linkToKloud({
     kloudUrl,
     kiteKey: kite.token,
@@ -70,7 +65,7 @@ export async function runKlient(
       port: klient.port,
     },
     timeoutMs: 15_000,
-    methods: klientMethods({ config, log, processes }),
+    methods: klient.methods,
     directUrl: klient.url,
     log,
   });
@@ -80,8 +75,6 @@ export async function runKlient(
     kiteId: kite.kiteId,
     close: async () => {
       link.close();
-      process.off('exit', killAll);
-      processes.killAll();
       await klient.close();
     },
   };

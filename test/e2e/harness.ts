@@ -1,0 +1,163 @@
+/**
+ * A real Kloud for end-to-end tests: in this process (startKloud) or as its own process
+ * (`kloud serve`, for kill -9), on a free loopback port, with a throw-away data directory, the
+ * local provider and Klient started from source (launcher artifact). `cleanup` kills every
+ * process still running inside the data directory and removes it, so a failed test leaks
+ * nothing either.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
+import { loadKloudConfig } from '../../packages/kloud/src/config.js';
+import { type Kloud, startKloud } from '../../packages/kloud/src/kloud.js';
+import { processesIn, terminate } from '../../packages/kloud/src/providers/local/processes.js';
+import { bootstrapAdmin } from '../../packages/kloud/src/server/bootstrap.js';
+
+export const repo = join(import.meta.dirname, '..', '..');
+
+export function tempDataDir(): string {
+  return mkdtempSync(join(tmpdir(), 'kloud-e2e-'));
+}
+
+export type Api = (
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+) => Promise<{ status: number; body: Json }>;
+
+export function apiClient(baseUrl: () => string, defaultToken: string): Api {
+  return async (method, path, body, token = defaultToken) => {
+    const res = await fetch(`${baseUrl()}${path}`, {
+      method,
+      headers: {
+        authorization: `Bearer ${token}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+}
+
+/** Polls `probe` until it returns a value (not undefined); fails after `timeoutMs` naming `what`. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 90_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(100);
+  }
+}
+
+/** Every local machine's Klient and install logs, for a failing test's message. */
+export function machineLogs(dataDir: string): string {
+  const root = join(dataDir, 'machines');
+  let out = '';
+  for (const name of (() => {
+    try {
+      return readdirSync(root);
+    } catch {
+      return [];
+    }
+  })()) {
+    for (const file of ['etc/klient.log', 'install.log']) {
+      try {
+        out += `--- ${name}/${file}\n${readFileSync(join(root, name, file), 'utf8').slice(-3000)}\n`;
+      } catch {}
+    }
+  }
+  return out;
+}
+
+export async function killEverythingIn(dir: string): Promise<void> {
+  await terminate(await processesIn(dir), dir, 2_000).catch(() => {});
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface TestKloud {
+  kloud: Kloud;
+  dir: string;
+  token: string;
+  adminId: string;
+  api: Api;
+  cleanup(): Promise<void>;
+}
+
+export async function startTestKloud(flags: Record<string, string> = {}): Promise<TestKloud> {
+  const dir = flags['data-dir'] ?? tempDataDir();
+  const config = loadKloudConfig({
+    listen: '127.0.0.1:0',
+    'klient-artifact': 'launcher',
+    'heartbeat-ms': '1000',
+    'register-timeout-ms': '60000',
+    'sweep-ms': '0',
+    ...flags,
+    'data-dir': dir,
+  });
+  const kloud = await startKloud(config, { log: pino({ level: process.env.KLOUD_TEST_LOG ?? 'silent' }) });
+  const boot = await bootstrapAdmin(kloud.store, dir);
+  const token = boot.token ?? readFileSync(boot.tokenFile, 'utf8').trim();
+  const admin = (await kloud.store.users.byUsername('admin'))!;
+  return {
+    kloud,
+    dir,
+    token,
+    adminId: admin.id,
+    api: apiClient(() => kloud.url, token),
+    cleanup: async () => {
+      await kloud.close().catch(() => {});
+      await killEverythingIn(dir);
+    },
+  };
+}
+
+/** `kloud serve` as a child process; resolves once it printed its URL. */
+export async function spawnKloud(
+  dir: string,
+  port: number,
+  extra: string[] = [],
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(repo, 'packages', 'kloud', 'src', 'main.ts'),
+      'serve',
+      '--listen',
+      `127.0.0.1:${port}`,
+      '--data-dir',
+      dir,
+      '--klient-artifact',
+      'launcher',
+      '--log-level',
+      'warn',
+      ...extra,
+    ],
+    { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => {
+    err += d;
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /Kloud is running at (\S+)/.exec(out);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`kloud exited with ${code}: ${err.slice(-2000)}`)));
+  });
+  return { child, url };
+}

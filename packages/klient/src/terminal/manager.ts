@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
 import { basename } from 'node:path';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
@@ -15,6 +16,8 @@ export interface TerminalManagerOptions {
   scrollback: number;
   /** Program for sessions that do not name one (default: the user's login shell). */
   shell: string;
+  /** Default working directory, and the base of relative ones (default: the user's home). */
+  home: string;
   /** Resize requests within this window are applied once, with the last size. */
   resizeCoalesceMs: number;
   /** Output waiting for the screen model beyond this pauses the PTY. */
@@ -28,7 +31,7 @@ export interface TerminalManagerOptions {
 }
 
 /** The defaults, written once; Klient's config module overrides them from flags and environment. */
-export const terminalDefaults: Omit<TerminalManagerOptions, 'shell' | 'onInput' | 'log'> = {
+export const terminalDefaults: Omit<TerminalManagerOptions, 'shell' | 'home' | 'onInput' | 'log'> = {
   idleReapMs: 12 * 60 * 60 * 1000,
   maxSessionsPerUser: 16,
   scrollback: 5000,
@@ -61,7 +64,7 @@ export class TerminalManager {
   private readonly reaper: NodeJS.Timeout;
 
   constructor(options: Partial<TerminalManagerOptions> = {}) {
-    this.options = { ...terminalDefaults, shell: loginShell(), ...options };
+    this.options = { ...terminalDefaults, shell: loginShell(), home: homedir(), ...options };
     validate(this.options);
     const every = Math.min(60_000, Math.max(10, Math.floor(this.options.idleReapMs / 4)));
     this.reaper = setInterval(() => this.reapIdle(), every);
@@ -70,6 +73,8 @@ export class TerminalManager {
 
   /** Start a session. Bad shell or cwd, or the owner at the cap: a clear error and nothing started. */
   create(params: CreateSessionParams): SessionInfo {
+    const file = resolveProgram(params.shell ?? this.options.shell);
+    const cwd = resolveCwd(params.cwd, this.options.home);
     const owned = [...this.sessions.values()].filter((s) => s.owner === params.owner).length;
     if (owned >= this.options.maxSessionsPerUser) {
       throw errors.rateLimited(
@@ -77,8 +82,6 @@ export class TerminalManager {
         { limit: this.options.maxSessionsPerUser },
       );
     }
-    const file = resolveProgram(params.shell ?? this.options.shell);
-    const cwd = resolveCwd(params.cwd);
     const id = randomBytes(9).toString('base64url');
     const session = new TerminalSession({
       id,
@@ -131,13 +134,13 @@ export class TerminalManager {
   }
 
   /** Type into a session through one of its writer viewers; read-only viewers are refused. */
-  input(id: string, viewer: Viewer, data: string): void {
+  input(id: string, viewer: Viewer | undefined, data: string): void {
     this.get(id).input(viewer, data);
     this.options.onInput?.();
   }
 
   /** Resize a session through one of its writer viewers (coalesced; the last size wins). */
-  resize(id: string, viewer: Viewer, cols: number, rows: number): void {
+  resize(id: string, viewer: Viewer | undefined, cols: number, rows: number): void {
     this.get(id).requestResize(viewer, cols, rows);
   }
 

@@ -1,5 +1,6 @@
-import { SerializeAddon } from '@xterm/addon-serialize';
-import { Terminal } from '@xterm/headless';
+// Both packages are webpack bundles: Node's ESM loader sees only their default export.
+import serializeAddon from '@xterm/addon-serialize';
+import headless, { type Terminal as HeadlessTerminal } from '@xterm/headless';
 import { screenExtras } from './screen-extras.js';
 
 export interface ScreenSnapshot {
@@ -28,8 +29,8 @@ export interface ScreenOptions {
  * the next write's). That is what makes a snapshot line up exactly with the stream that follows.
  */
 export class ScreenModel {
-  private readonly term: Terminal;
-  private readonly serializer = new SerializeAddon();
+  private readonly term: HeadlessTerminal;
+  private readonly serializer = new serializeAddon.SerializeAddon();
   private readonly options: ScreenOptions;
   private pendingChars = 0;
   private behind = false;
@@ -39,7 +40,7 @@ export class ScreenModel {
 
   constructor(options: ScreenOptions) {
     this.options = options;
-    this.term = new Terminal({
+    this.term = new headless.Terminal({
       cols: options.cols,
       rows: options.rows,
       scrollback: options.scrollback,

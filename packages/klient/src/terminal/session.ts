@@ -119,14 +119,14 @@ export class TerminalSession {
     return viewer;
   }
 
-  input(by: Viewer, data: string): void {
+  input(by: Viewer | undefined, data: string): void {
     this.checkWriter(by);
     this.lastActivity = Date.now();
     this.pty.write(data);
   }
 
   /** Ask for a new size; a burst of requests is applied once, with the last size. */
-  requestResize(by: Viewer, cols: number, rows: number): void {
+  requestResize(by: Viewer | undefined, cols: number, rows: number): void {
     this.checkWriter(by);
     if (this.exitInfo) return;
     this.pendingSize = { cols, rows };
@@ -153,8 +153,8 @@ export class TerminalSession {
     return this.pty.paused;
   }
 
-  private checkWriter(viewer: Viewer): void {
-    if (!this.viewers.has(viewer)) {
+  private checkWriter(viewer: Viewer | undefined): void {
+    if (!viewer || !this.viewers.has(viewer)) {
       throw errors.invalidState(`not attached to terminal session ${this.id}; call terminal.attach first`, {
         sessionId: this.id,
       });

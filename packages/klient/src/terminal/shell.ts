@@ -1,5 +1,5 @@
 import { accessSync, constants, statSync } from 'node:fs';
-import { homedir, userInfo } from 'node:os';
+import { userInfo } from 'node:os';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { errors } from '../errors.js';
 
@@ -52,9 +52,9 @@ export function sessionEnv(extra: Record<string, string> = {}): Record<string, s
   return { ...env, ...extra };
 }
 
-/** `cwd` made absolute (relative to home) and checked to be a directory, or a clear error. */
-export function resolveCwd(cwd: string | undefined): string {
-  const dir = cwd === undefined ? homedir() : isAbsolute(cwd) ? cwd : resolve(homedir(), cwd);
+/** `cwd` made absolute (relative to `home`) and checked to be a directory, or a clear error. */
+export function resolveCwd(cwd: string | undefined, home: string): string {
+  const dir = cwd === undefined ? home : isAbsolute(cwd) ? cwd : resolve(home, cwd);
   let isDir = false;
   try {
     isDir = statSync(dir).isDirectory();

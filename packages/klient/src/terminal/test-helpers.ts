@@ -3,7 +3,7 @@
  * whose reader stopped, a client-side terminal that applies a viewer's stream as a browser
  * would, and a cell-by-cell description of a terminal to compare two of them.
  */
-import { Terminal } from '@xterm/headless';
+import headless, { type Terminal } from '@xterm/headless';
 import type { ViewerEnd, ViewerEvent, ViewerSink } from './viewer.js';
 
 export class RecordingSink implements ViewerSink {
@@ -69,7 +69,7 @@ export class ClientTerminal {
   readonly term: Terminal;
 
   constructor(cols = 80, rows = 24) {
-    this.term = new Terminal({ cols, rows, scrollback: 5000, allowProposedApi: true });
+    this.term = new headless.Terminal({ cols, rows, scrollback: 5000, allowProposedApi: true });
   }
 
   apply(event: ViewerEvent): void {

@@ -1,0 +1,141 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import type { RpcClient } from '@kk/protocol/client/client.js';
+import { connect } from '@kk/protocol/node/connect.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+
+/**
+ * The stated bound: with `yes` writing as fast as it can for 10 s to a viewer that reads
+ * nothing, the serving process's peak RSS (VmHWM) grows by less than this over its RSS before
+ * the stall. Without flow control the same 10 s would queue gigabytes.
+ */
+const RSS_GROWTH_BOUND_MIB = 64;
+const STALL_MS = 10_000;
+
+function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+/**
+ * Attach over a raw WebSocket and then stop reading it (`ws.pause()` stops reading the TCP
+ * socket), so the backpressure Klient sees is the kernel's and the socket's, not a client library's.
+ */
+async function stalledViewer(sessionId: string) {
+  const ws = new WebSocket(served.url, { headers: { authorization: `Bearer ${served.tokens.owner}` } });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  let text = '';
+  let want = 0;
+  let wanted: (() => void) | undefined;
+  const attached = new Promise<void>((resolve, reject) => {
+    ws.on('message', (raw: Buffer) => {
+      const message = JSON.parse(raw.toString('utf8'));
+      if (message.id === 1) {
+        if (message.error) reject(new Error(message.error.message));
+        ws.pause();
+        resolve();
+      } else if (message.method === 'stream.data' && message.params.data.type === 'output') {
+        text += message.params.data.data;
+        if (want && text.length >= want) wanted?.();
+      }
+    });
+  });
+  ws.send(
+    JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'terminal.attach',
+      params: { sessionId, readOnly: true },
+    }),
+  );
+  await attached;
+  return {
+    /** Read again until `chars` of output arrived; returns that output. */
+    resume: (chars: number) =>
+      new Promise<string>((resolve) => {
+        want = chars;
+        wanted = () => resolve(text);
+        ws.resume();
+      }),
+    close: () => ws.terminate(),
+  };
+}
+
+/** utime + stime of a process, in clock ticks. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+
+let child: ChildProcess;
+let served: { url: string; tokens: { owner: string } };
+let client: RpcClient;
+
+beforeAll(async () => {
+  child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'test-server.ts')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const firstLine = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once('line', resolve);
+    child.once('exit', (code) =>
+      reject(new Error(`terminal test server exited with ${code} before serving`)),
+    );
+  });
+  served = JSON.parse(firstLine);
+  client = connect(served.url, served.tokens.owner, { reconnect: false });
+  await client.waitOpen(20_000);
+});
+
+afterAll(async () => {
+  client?.close();
+  if (child && child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+});
+
+describe('terminal flow control in a real Klient-like process', () => {
+  it(`keeps RSS growth under ${RSS_GROWTH_BOUND_MIB} MiB while yes runs ${STALL_MS / 1000} s to a stalled viewer`, async () => {
+    const pid = child.pid!;
+    const { id } = await client.call('terminal.create', { args: ['-c', 'exec yes'] });
+    // A viewer that stops reading its socket altogether, as a frozen browser tab does.
+    const stalled = await stalledViewer(id);
+    const before = statusKiB(pid, 'VmRSS');
+    let peak = before;
+    const deadline = Date.now() + STALL_MS;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      peak = Math.max(peak, statusKiB(pid, 'VmRSS'));
+    }
+    const hwm = statusKiB(pid, 'VmHWM');
+    const growthMiB = (Math.max(peak, hwm) - before) / 1024;
+    console.log(
+      `terminal flow: RSS before ${(before / 1024).toFixed(1)} MiB, peak sampled ${(peak / 1024).toFixed(1)} MiB, ` +
+        `VmHWM ${(hwm / 1024).toFixed(1)} MiB, growth ${growthMiB.toFixed(1)} MiB (bound ${RSS_GROWTH_BOUND_MIB} MiB)`,
+    );
+    expect(growthMiB).toBeLessThan(RSS_GROWTH_BOUND_MIB);
+
+    // And the bound holds because the PTY is paused, not because Klient is slow: yes is blocked
+    // in write(2) and uses no CPU at all.
+    const shellPid = (await client.call('terminal.list', {})).sessions[0]!.pid;
+    const cpuBefore = cpuTicks(shellPid);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(cpuTicks(shellPid)).toBe(cpuBefore);
+
+    // The session was held back, not broken: when the viewer reads again, yes's output
+    // continues in order.
+    const text = await stalled.resume(4 * 1024 * 1024);
+    expect(text.slice(text.indexOf('y\r\n'), text.lastIndexOf('y\r\n'))).toMatch(/^(y\r\n)+$/);
+    stalled.close();
+    await client.call('terminal.kill', { sessionId: id, signal: 'SIGKILL' });
+  });
+});

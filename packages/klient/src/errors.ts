@@ -52,6 +52,9 @@ const byErrno: Record<string, [number, string]> = {
   ERR_FS_CP_UNKNOWN: [ErrorCode.InvalidParams, 'is of a type that cannot be copied'],
 };
 
+/** Node's own argument checks (a NUL byte in a path or command, say): the caller's input was bad. */
+const argumentErrors = new Set(['ERR_INVALID_ARG_VALUE', 'ERR_INVALID_ARG_TYPE', 'ERR_OUT_OF_RANGE']);
+
 /**
  * Map anything a capability threw to an RpcError. RpcErrors pass through; Node system errors
  * are mapped by errno; anything else is rethrown so the transport logs it and answers -32603.
@@ -59,6 +62,10 @@ const byErrno: Record<string, [number, string]> = {
 export function fromSystemError(err: unknown): RpcError {
   if (err instanceof RpcError) return err;
   if (isSystemError(err)) {
+    if (argumentErrors.has(err.code)) {
+      // Node's message names the argument and echoes the caller's own value, nothing of the host.
+      return new RpcError(ErrorCode.InvalidParams, `invalid argument: ${err.message}`, { errno: err.code });
+    }
     const known = byErrno[err.code];
     if (known) {
       const [code, what] = known;

@@ -104,6 +104,13 @@ export async function beginAction(
     const machine = { ...row, state: isMachineState(row.state) ? row.state : ('Unknown' as const) };
     const now = Date.now();
     const jobId = randomUUID();
+    if (!isAllowed(machine.state, input.action)) {
+      const allowed = allowedActions(machine.state);
+      throw kloudErrors.invalidState(
+        `cannot ${input.action} machine ${machine.id}: it is ${machine.state}; allowed: ${allowed.length ? allowed.join(', ') : 'none until the current job ends'}`,
+        { machineId: machine.id, state: machine.state, action: input.action, allowed: [...allowed] },
+      );
+    }
     // The lease holder is the job: one job per machine at a time, whichever process runs it.
     if (!(await leasesRepo(trx).acquire(machine.id, jobId, input.leaseMs))) {
       throw kloudErrors.conflict(
@@ -112,13 +119,6 @@ export async function beginAction(
           machineId: machine.id,
           state: machine.state,
         },
-      );
-    }
-    if (!isAllowed(machine.state, input.action)) {
-      const allowed = allowedActions(machine.state);
-      throw kloudErrors.invalidState(
-        `cannot ${input.action} machine ${machine.id}: it is ${machine.state}; allowed: ${allowed.length ? allowed.join(', ') : 'none until the current job ends'}`,
-        { machineId: machine.id, state: machine.state, action: input.action, allowed: [...allowed] },
       );
     }
     const payload: JobPayload = {

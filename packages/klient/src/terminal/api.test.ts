@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { RpcClient } from '@kk/protocol/client/client.js';
-import { RpcError } from '@kk/protocol/errors.js';
 import type { StreamReader } from '@kk/protocol/streams/reader.js';
+import { rejection } from '@kk/protocol/testing/harness.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ErrorCode } from '../errors.js';
-import { ClientTerminal, describeTerminal } from './test-helpers.js';
+import { ClientTerminal, describeTerminal, ViewerEvents } from './test-helpers.js';
 import { startTerminalServer, type TerminalTestServer } from './test-server.js';
 import type { ViewerEnd, ViewerEvent } from './viewer.js';
 
@@ -23,19 +23,12 @@ async function serve(options: Parameters<typeof startTerminalServer>[0] = {}) {
 }
 
 /** A viewer over the wire: attaches, and collects the stream's events and final value. */
-class RemoteViewer {
-  readonly events: ViewerEvent[] = [];
+class RemoteViewer extends ViewerEvents {
   readonly ended: Promise<ViewerEnd>;
-  private listeners: Array<() => void> = [];
 
-  private constructor(
-    readonly reader: StreamReader,
-    readonly sessionId: string,
-  ) {
-    reader.onData((chunk) => {
-      this.events.push(chunk as ViewerEvent);
-      for (const l of [...this.listeners]) l();
-    });
+  private constructor(readonly reader: StreamReader) {
+    super();
+    reader.onData((chunk) => this.record(chunk as ViewerEvent));
     this.ended = reader.done as Promise<ViewerEnd>;
   }
 
@@ -45,34 +38,8 @@ class RemoteViewer {
     options: { readOnly?: boolean; cols?: number; rows?: number } = {},
   ): Promise<RemoteViewer> {
     const { streamId } = await client.call('terminal.attach', { sessionId, ...options });
-    return new RemoteViewer(client.openReader(streamId), sessionId);
+    return new RemoteViewer(client.openReader(streamId));
   }
-
-  output(): string {
-    return this.events.map((e) => (e.type === 'output' ? e.data : '')).join('');
-  }
-
-  until(predicate: (v: RemoteViewer) => boolean): Promise<void> {
-    if (predicate(this)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = () => {
-        if (!predicate(this)) return;
-        this.listeners = this.listeners.filter((l) => l !== check);
-        resolve();
-      };
-      this.listeners.push(check);
-    });
-  }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<RpcError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof RpcError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('terminal.* over WebSocket', () => {

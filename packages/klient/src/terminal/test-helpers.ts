@@ -6,24 +6,52 @@
 import headless, { type Terminal } from '@xterm/headless';
 import type { ViewerEnd, ViewerEvent, ViewerSink } from './viewer.js';
 
-export class RecordingSink implements ViewerSink {
+/** Events of one viewer's stream as they arrive, and a way to wait for a condition over them. */
+export class ViewerEvents {
   readonly events: ViewerEvent[] = [];
+  private listeners: Array<() => void> = [];
+
+  record(event: ViewerEvent): void {
+    this.events.push(event);
+    for (const l of [...this.listeners]) l();
+  }
+
+  /** All output text received so far (screens excluded). */
+  output(): string {
+    return this.events.map((e) => (e.type === 'output' ? e.data : '')).join('');
+  }
+
+  /** Resolves once `predicate` holds over the events received. */
+  until(predicate: (self: this) => boolean): Promise<void> {
+    if (predicate(this)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!predicate(this)) return;
+        this.listeners = this.listeners.filter((l) => l !== check);
+        resolve();
+      };
+      this.listeners.push(check);
+    });
+  }
+}
+
+/** A sink that records, and can stall like a transport whose reader stopped. */
+export class RecordingSink extends ViewerEvents implements ViewerSink {
   final: ViewerEnd | null = null;
   readonly ended: Promise<ViewerEnd>;
   private stalled = false;
   private waiters: Array<() => void> = [];
   private resolveEnded!: (final: ViewerEnd) => void;
-  private listeners: Array<() => void> = [];
 
   constructor() {
+    super();
     this.ended = new Promise((resolve) => {
       this.resolveEnded = resolve;
     });
   }
 
   send(event: ViewerEvent): void {
-    this.events.push(event);
-    for (const l of this.listeners) l();
+    this.record(event);
   }
 
   ready(): Promise<void> {
@@ -43,24 +71,6 @@ export class RecordingSink implements ViewerSink {
   unstall(): void {
     this.stalled = false;
     for (const w of this.waiters.splice(0)) w();
-  }
-
-  /** All output text received so far (screens excluded). */
-  output(): string {
-    return this.events.map((e) => (e.type === 'output' ? e.data : '')).join('');
-  }
-
-  /** Resolves once `predicate` holds over the events received. */
-  until(predicate: (sink: RecordingSink) => boolean): Promise<void> {
-    if (predicate(this)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = () => {
-        if (!predicate(this)) return;
-        this.listeners = this.listeners.filter((l) => l !== check);
-        resolve();
-      };
-      this.listeners.push(check);
-    });
   }
 }
 

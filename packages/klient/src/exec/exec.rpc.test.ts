@@ -176,6 +176,14 @@ describe('exec.start, write, kill, list', () => {
     });
   });
 
+  it('kills a started process group at its timeout', async () => {
+    const started = await client.call('exec.start', { argv: ['sleep', '300'], timeoutMs: 300 });
+    const stdout = client.openReader(started.stdout);
+    client.openReader(started.stderr);
+    await text(stdout);
+    expect(await stdout.done).toEqual({ exitCode: null, signal: 'SIGKILL', timedOut: true });
+  });
+
   it('refuses unknown signals and ids', async () => {
     const started = await client.call('exec.start', { argv: ['sleep', '300'] });
     await expect(client.call('exec.kill', { id: started.id, signal: 'SIGNOPE' })).rejects.toMatchObject({

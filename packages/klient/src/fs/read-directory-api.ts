@@ -30,7 +30,9 @@ export function readDirectoryHandlers({ config, log }: KlientContext): HandlerMa
         },
         onFail: (reason, err) => {
           resources.watches.delete(stream.id);
-          if (reason === 'overflow') {
+          if (reason === 'gone')
+            stream.end({ stopped: true, reason: 'the directory was removed or moved away' });
+          else if (reason === 'overflow') {
             stream.fail(
               errors.tooLarge(
                 'the directory changed faster than the watch was read; list it again and re-watch',

@@ -77,6 +77,19 @@ describe('fs.readDirectory watch', () => {
     expect(await client.call('fs.unwatch', { watchId: page.watchId! })).toEqual({ stopped: false });
   });
 
+  it('ends the watch when the directory itself goes away', async () => {
+    const dir = join(t.home, 'doomed');
+    await mkdir(dir);
+    const page = await client.call('fs.readDirectory', { path: 'doomed', watch: true });
+    const reader = client.openReader(page.watchId!);
+    await rm(dir, { recursive: true });
+    for await (const _ of reader) {
+      // drain whatever came before the end
+    }
+    expect(await reader.done).toMatchObject({ stopped: true, reason: expect.stringContaining('removed') });
+    expect(await client.call('fs.unwatch', { watchId: page.watchId! })).toEqual({ stopped: false });
+  });
+
   it('caps watches per connection; a cancelled or unwatched one frees its place', async () => {
     const c = await t.connect('readonly');
     const ids: number[] = [];

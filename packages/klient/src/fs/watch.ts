@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { FsWatchEvent } from '@kk/protocol/catalogue/fs.js';
 import { type FSWatcher, watch } from 'chokidar';
@@ -10,8 +11,11 @@ export interface WatchOptions {
   deliver: (event: FsWatchEvent) => Promise<void>;
   /** Events may queue while delivery is slow; past this the watch fails (the listing is stale). */
   maxQueued: number;
-  /** The watch cannot go on (overflow or watcher error); it has already stopped. */
-  onFail: (reason: 'overflow' | 'error', err?: unknown) => void;
+  /**
+   * The watch cannot go on: the queue overflowed, the watcher failed, or the directory itself
+   * was removed or moved away (`gone`). It has already stopped.
+   */
+  onFail: (reason: 'overflow' | 'error' | 'gone', err?: unknown) => void;
 }
 
 /**
@@ -36,7 +40,7 @@ export async function watchDirectory(
     await watcher.close();
   };
 
-  const fail = (reason: 'overflow' | 'error', err?: unknown) => {
+  const fail = (reason: 'overflow' | 'error' | 'gone', err?: unknown) => {
     if (closed) return;
     void close().then(() => options.onFail(reason, err));
   };
@@ -65,7 +69,8 @@ export async function watchDirectory(
   };
 
   const enqueue = (type: FsWatchEvent['type']) => (path: string) => {
-    if (closed || path === dir) return;
+    if (closed) return;
+    if (path === dir) return type === 'removed' ? fail('gone') : undefined;
     if (queue.length >= options.maxQueued) return fail('overflow');
     queue.push({ type, path });
     void drain();
@@ -77,6 +82,15 @@ export async function watchDirectory(
   watcher.on('unlinkDir', enqueue('removed'));
   watcher.on('change', enqueue('changed'));
   watcher.on('error', (err) => fail('error', err));
+  // chokidar reports the watched directory's own removal only sometimes (not when it was
+  // empty); a rename event on it is the cue to look whether it is still there.
+  watcher.on('raw', (event, _path, details) => {
+    if (event !== 'rename' || (details as { watchedPath?: string })?.watchedPath !== dir || closed) return;
+    stat(dir).then(
+      (s) => (s.isDirectory() ? undefined : fail('gone')),
+      () => fail('gone'),
+    );
+  });
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return { close };
 }

@@ -122,7 +122,7 @@ describe('malformed input', () => {
     expect(final).toMatchObject({ result: { pong: true } });
     const [peer] = [...server.endpoint.peers];
     expect(peer!.stats()).toMatchObject({ inFlight: 0, senders: 0, notificationListeners: 0 });
-    expect(peer!.stats().unclaimed).toBeLessThanOrEqual(64);
+    expect(peer!.stats().unclaimed).toBeLessThanOrEqual(1024);
     expect(server.http.listenerCount('upgrade')).toBe(upgradeListeners);
     expect(process.listenerCount('uncaughtException') + process.listenerCount('unhandledRejection')).toBe(
       processListeners,

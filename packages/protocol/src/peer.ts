@@ -63,8 +63,14 @@ type NotificationListener = (params: unknown) => void;
 
 const internalNotifications = new Set(['stream.data', 'stream.end', 'stream.cancel']);
 
-/** Streams announced by data before their result: a few are normal, many are abuse. */
-const MAX_UNCLAIMED_STREAMS = 64;
+/**
+ * Streams whose data arrived before the reader was opened. Bursts are normal (ws delivers every
+ * frame of one TCP read before the caller's continuation runs), so the count is generous; the
+ * bytes they hold together are bounded like one reader's (see `queued`).
+ */
+const MAX_UNCLAIMED_STREAMS = 1024;
+/** The key under which all unclaimed streams' bytes count as one reader. */
+const UNCLAIMED = 0;
 
 /**
  * One end of a JSON-RPC 2.0 connection, both server and client (DESIGN §3). It validates
@@ -87,6 +93,8 @@ export class Peer {
     { reader: StreamReader; timer: ReturnType<typeof setTimeout> }
   >();
   private readonly fullReaders = new Set<number>();
+  private readonly unclaimedBytes = new Map<number, number>();
+  private unclaimedTotal = 0;
   private readonly notificationListeners = new Map<string, Set<NotificationListener>>();
   private readonly closeListeners: Array<(code: number, reason: string) => void> = [];
   private readonly writableWaiters: Array<() => void> = [];
@@ -213,6 +221,8 @@ export class Peer {
     if (existing) {
       clearTimeout(existing.timer);
       this.unclaimed.delete(streamId);
+      // Its bytes stop counting as unclaimed and start counting as this reader's own.
+      this.queued(streamId, existing.reader.queuedBytes);
       return existing.reader;
     }
     const live = this.readers.get(streamId);
@@ -472,11 +482,22 @@ export class Peer {
   /** Pauses the socket while any reader holds more than the high-water mark unconsumed. */
   private queued(streamId: number, bytes: number): void {
     const wasFull = this.fullReaders.size > 0;
-    if (bytes > this.limits.highWaterBytes) this.fullReaders.add(streamId);
-    else if (bytes <= this.limits.highWaterBytes / 2) this.fullReaders.delete(streamId);
+    if (this.unclaimed.has(streamId) || this.unclaimedBytes.has(streamId)) {
+      this.unclaimedTotal -= this.unclaimedBytes.get(streamId) ?? 0;
+      if (this.unclaimed.has(streamId) && bytes > 0) {
+        this.unclaimedBytes.set(streamId, bytes);
+        this.unclaimedTotal += bytes;
+      } else this.unclaimedBytes.delete(streamId);
+      this.mark(UNCLAIMED, this.unclaimedTotal);
+    }
+    this.mark(streamId, this.unclaimed.has(streamId) ? 0 : bytes);
     const isFull = this.fullReaders.size > 0;
     if (isFull && !wasFull) this.transport.pauseReading?.();
     if (!isFull && wasFull) this.transport.resumeReading?.();
+  }
+  private mark(key: number, bytes: number): void {
+    if (bytes > this.limits.highWaterBytes) this.fullReaders.add(key);
+    else if (bytes <= this.limits.highWaterBytes / 2) this.fullReaders.delete(key);
   }
 
   private waitWritable(): Promise<void> {

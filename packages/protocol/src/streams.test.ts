@@ -118,6 +118,24 @@ describe('streams', () => {
     client.close();
   });
 
+  it('keeps data of a burst of streams that arrives before their readers are opened', async () => {
+    server = await tokenServer(keys, { methods: handlers(new ProducerProbe()), catalogue: streamCatalogue });
+    const client = clientTo(server.url, await tokenFor(keys));
+    const totals = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const { streamId } = (await anyCall(client)('test.count', { chunks: 2, bytes: 100 })) as {
+          streamId: number;
+        };
+        let bytes = 0;
+        for await (const chunk of client.openReader(streamId)) bytes += (chunk as Uint8Array).byteLength;
+        return bytes;
+      }),
+    );
+    expect(totals.every((t) => t === 200)).toBe(true);
+    expect(client.connection!.stats()).toMatchObject({ readers: 0, unclaimed: 0 });
+    client.close();
+  });
+
   it('delivers JSON chunks as stream.data notifications', async () => {
     server = await tokenServer(keys, { methods: handlers(new ProducerProbe()), catalogue: streamCatalogue });
     const client = clientTo(server.url, await tokenFor(keys));

@@ -24,7 +24,7 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
   readonly id: number;
   readonly done: Promise<unknown>;
   private queue: StreamChunk[] = [];
-  private queuedBytes = 0;
+  private queuedBytesCount = 0;
   private waiting: Pending | undefined;
   private listener: ((chunk: StreamChunk) => void) | undefined;
   private finished = false;
@@ -41,6 +41,11 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
     });
     // A consumer that only iterates must not see an unhandled rejection from `done`.
     this.done.catch(() => {});
+  }
+
+  /** Bytes received and not yet consumed. */
+  get queuedBytes(): number {
+    return this.queuedBytesCount;
   }
 
   /** Switches to push mode: every queued and future chunk goes to `listener`. */
@@ -72,7 +77,7 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
       return;
     }
     this.queue.push(chunk);
-    this.setQueued(this.queuedBytes + sizeOf(chunk));
+    this.setQueued(this.queuedBytesCount + sizeOf(chunk));
   }
 
   end(final: unknown): void {
@@ -92,7 +97,7 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
   async next(): Promise<IteratorResult<StreamChunk>> {
     const chunk = this.queue.shift();
     if (chunk !== undefined) {
-      this.setQueued(this.queuedBytes - sizeOf(chunk));
+      this.setQueued(this.queuedBytesCount - sizeOf(chunk));
       return { value: chunk, done: false };
     }
     if (this.failure !== undefined) throw this.failure;
@@ -126,7 +131,7 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
   }
 
   private setQueued(bytes: number): void {
-    this.queuedBytes = bytes;
+    this.queuedBytesCount = bytes;
     this.source.queued(this.id, bytes);
   }
 }

@@ -1,0 +1,27 @@
+/**
+ * kd's entry point: run the command, then exit with the code it set. Every failure is printed
+ * as one line `kd: …` on stderr and exits with the code its kind maps to (errors.ts).
+ */
+import { CommanderError } from 'commander';
+import { ExitCode, toCliError } from './errors.js';
+import { buildProgram } from './program.js';
+
+async function main(): Promise<void> {
+  const program = buildProgram().exitOverride();
+  try {
+    await program.parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version are not failures; bad usage already printed its own message.
+      process.exitCode = error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+      return;
+    }
+    const e = toCliError(error);
+    process.stderr.write(`kd: ${e.message}\n`);
+    process.exitCode = e.exitCode;
+  }
+}
+
+await main();
+// Open handles (a TTY stdin, a socket in its closing handshake) must not keep kd alive.
+process.exit(process.exitCode ?? 0);

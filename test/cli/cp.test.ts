@@ -1,0 +1,90 @@
+/** `kd cp` and `kd ls` against a real Klient: binary round trips byte for byte, and failures that change nothing. */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestKlient, type TestKlient } from '../../packages/klient/src/testing/harness.js';
+import { kd } from './kd.js';
+
+let klient: TestKlient;
+let token: string;
+let local: string;
+const m = () => klient.klient.url;
+const withToken = (args: string[]) => [...args, '--token', token];
+
+beforeAll(async () => {
+  klient = await startTestKlient();
+  token = await klient.token('owner');
+  local = await mkdtemp(join(tmpdir(), 'kd-cp-'));
+});
+afterAll(async () => {
+  await klient?.close();
+  await rm(local, { recursive: true, force: true });
+});
+
+describe('kd cp', () => {
+  it('copies a binary file up and back byte for byte (several chunks)', async () => {
+    const data = randomBytes(5 * 1024 * 1024 + 333);
+    await writeFile(join(local, 'blob.bin'), data);
+    const up = await kd(withToken(['cp', join(local, 'blob.bin'), `${m()}:blob.bin`]));
+    expect(up.stderr).toBe('');
+    expect(up.code).toBe(0);
+    expect(Buffer.compare(await readFile(join(klient.home, 'blob.bin')), data)).toBe(0);
+
+    const down = await kd(withToken(['cp', `${m()}:blob.bin`, join(local, 'back.bin')]));
+    expect(down.code).toBe(0);
+    expect(Buffer.compare(await readFile(join(local, 'back.bin')), data)).toBe(0);
+    // No temporary file is left beside the target.
+    expect((await readdir(local)).sort()).toEqual(['back.bin', 'blob.bin']);
+  });
+
+  it('copies into a directory by name, and through stdin and stdout', async () => {
+    await writeFile(join(local, 'note.txt'), 'hello\n');
+    expect(
+      (await kd(withToken(['cp', join(local, 'note.txt'), `${m()}:/${klient.home.slice(1)}/`]))).code,
+    ).toBe(0);
+    expect(await readFile(join(klient.home, 'note.txt'), 'utf8')).toBe('hello\n');
+
+    expect(
+      (await kd(withToken(['cp', '-', `${m()}:piped.bin`]), { stdin: Buffer.from([0, 255, 1, 254]) })).code,
+    ).toBe(0);
+    const out = await kd(withToken(['cp', `${m()}:piped.bin`, '-']));
+    expect([...out.stdout]).toEqual([0, 255, 1, 254]);
+  });
+
+  it('a missing remote file exits 5 and leaves no local file', async () => {
+    const r = await kd(withToken(['cp', `${m()}:nope.txt`, join(local, 'nope.txt')]));
+    expect(r.code).toBe(5);
+    expect(r.stderr).toMatch(/^kd: .*nope\.txt/);
+    expect(await readdir(local)).not.toContain('nope.txt');
+  });
+
+  it('a read-only token is refused with exit 4 and the remote file is untouched', async () => {
+    await writeFile(join(klient.home, 'keep.txt'), 'original');
+    await writeFile(join(local, 'keep.txt'), 'replacement');
+    const ro = await klient.token('readonly');
+    const r = await kd(['cp', join(local, 'keep.txt'), `${m()}:keep.txt`, '--token', ro]);
+    expect(r.code).toBe(4);
+    expect(await readFile(join(klient.home, 'keep.txt'), 'utf8')).toBe('original');
+  });
+
+  it('refuses two local paths with a usage error', async () => {
+    const r = await kd(['cp', 'a', 'b']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('MACHINE:PATH');
+  });
+});
+
+describe('kd ls', () => {
+  it('lists a directory as a table and as JSON', async () => {
+    await writeFile(join(klient.home, 'listed.txt'), 'x');
+    const table = await kd(withToken(['ls', m()]));
+    expect(table.code).toBe(0);
+    expect(table.stdout.toString()).toMatch(/^MODE\s+SIZE\s+MODIFIED\s+NAME/);
+    expect(table.stdout.toString()).toContain('listed.txt');
+    const json = await kd(withToken(['ls', `${m()}:.`, '--json']));
+    const entries = JSON.parse(json.stdout.toString()) as Array<{ name: string; size: number }>;
+    expect(entries.find((e) => e.name === 'listed.txt')?.size).toBe(1);
+  });
+});

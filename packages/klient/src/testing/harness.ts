@@ -109,9 +109,12 @@ export async function spawnKlient(options: {
   home: string;
   dir: string;
   user?: string;
+  /** Extra node options, e.g. a heap cap. */
+  nodeArgs?: string[];
 }): Promise<SpawnedKlient> {
   const keys = await makeKeys(options.dir);
   const args = [
+    ...(options.nodeArgs ?? []),
     '--import',
     'tsx',
     MAIN,

@@ -7,10 +7,10 @@
  */
 import { DigitalOceanProvider } from '@kk/kloud/providers/digitalocean/provider.js';
 import { type DoServer, startDoServer } from '@kk/kloud/providers/digitalocean/testing/do-server.js';
-import { ProviderError } from '@kk/kloud/providers/errors.js';
 import type { ProviderCredential } from '@kk/kloud/providers/provider.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digitalOceanSpecGz, type Prism, startPrism } from '../support/prism.js';
+import { providerRejection } from '../support/provider-errors.js';
 
 let api: DoServer;
 let prism: Prism;
@@ -20,15 +20,6 @@ const credential: ProviderCredential = {
   provider: 'digitalocean',
   secret: { token: 'dop_v1_kloud_test_token' },
 };
-
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
 
 beforeAll(async () => {
   api = await startDoServer();
@@ -88,7 +79,7 @@ describe('digitalocean machine life (validated by the official spec)', () => {
     expect(api.droplets.has(droplet.id)).toBe(false);
     expect((await digitalocean.describe(ready, info.instanceId)).state).toBe('Terminated');
     await digitalocean.destroy(ready, info.instanceId);
-    expect((await rejection(digitalocean.start(ready, info.instanceId))).kind).toBe('notFound');
+    expect((await providerRejection(digitalocean.start(ready, info.instanceId))).kind).toBe('notFound');
   });
 
   it('cuts the power when a clean shutdown errors', async () => {
@@ -129,7 +120,7 @@ describe('digitalocean machine life (validated by the official spec)', () => {
     api.inject({ route: 'GET /v2/account', status: 429, count: 2 });
     await digitalocean.validate(credential);
 
-    const badSize = await rejection(
+    const badSize = await providerRejection(
       digitalocean.create(
         credential,
         { machineId: 'm-10', label: 'x', size: 's-99vcpu', idempotencyToken: 'tok-10' },
@@ -140,11 +131,13 @@ describe('digitalocean machine life (validated by the official spec)', () => {
     expect(badSize.message).toContain('invalid size');
 
     const stranger = { ...credential, secret: { token: 'dop_v1_someone_else' } };
-    expect((await rejection(digitalocean.validate(stranger))).kind).toBe('credential');
-    expect((await rejection(digitalocean.validate({ ...credential, secret: {} }))).kind).toBe('credential');
+    expect((await providerRejection(digitalocean.validate(stranger))).kind).toBe('credential');
+    expect((await providerRejection(digitalocean.validate({ ...credential, secret: {} }))).kind).toBe(
+      'credential',
+    );
     expect(
       (
-        await rejection(
+        await providerRejection(
           digitalocean.create(
             credential,
             { machineId: 'm-11', label: 'x', idempotencyToken: 't', extra: { disk: 1 } },

@@ -12,6 +12,7 @@ import { ProviderError } from '@kk/kloud/providers/errors.js';
 import type { ProviderCredential } from '@kk/kloud/providers/provider.js';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { digitalOceanSpecGz, type Prism, startPrism } from '../support/prism.js';
+import { providerRejection } from '../support/provider-errors.js';
 
 let prism: Prism;
 interface Sent {
@@ -60,15 +61,6 @@ function provider(options: DigitalOceanProviderOptions = {}) {
   });
 }
 
-async function rejection(promise: Promise<unknown>): Promise<ProviderError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(ProviderError);
-  return error as ProviderError;
-}
-
 beforeAll(async () => {
   prism = await startPrism({ specGz: digitalOceanSpecGz });
 }, 120_000);
@@ -86,7 +78,7 @@ describe('digitalocean provider against the official API description', () => {
     expect(sent.map((s) => `${s.method} ${s.path} ${s.status}`)).toEqual(['GET /v2/account 200']);
 
     prefer = [{ match: 'GET /v2/account', value: 'code=401', times: 1 }];
-    const error = await rejection(provider().validate(credential));
+    const error = await providerRejection(provider().validate(credential));
     expect(error.kind).toBe('credential');
     expect(error.message).toContain('401 unauthorized');
   });
@@ -171,7 +163,7 @@ describe('digitalocean provider against the official API description', () => {
     expect(sent.filter((s) => s.method === 'POST')).toEqual([]);
 
     // The example action never completes, so following it ends at the deadline, after a valid POST.
-    const error = await rejection(droplets.stop(credential, '3164444'));
+    const error = await providerRejection(droplets.stop(credential, '3164444'));
     expect(error.kind).toBe('transient');
     expect(error.message).toContain('timed out');
     const post = sent.find((s) => s.method === 'POST')!;
@@ -185,7 +177,7 @@ describe('digitalocean provider against the official API description', () => {
 
     await droplets.destroy(credential, '3164444');
     expect(sent.at(-1)).toMatchObject({ method: 'DELETE', path: '/v2/droplets/3164444', status: 204 });
-    expect((await rejection(droplets.describe(credential, 'not-an-id'))).kind).toBe('internal');
+    expect((await providerRejection(droplets.describe(credential, 'not-an-id'))).kind).toBe('internal');
   });
 
   it('lists sizes, regions and distribution images, and Kloud-tagged droplets', async () => {
@@ -219,7 +211,7 @@ describe('digitalocean provider against the official API description', () => {
 
     sent = [];
     prefer = [{ match: 'GET /v2/account', value: 'code=500', times: 3 }];
-    const error = await rejection(provider().validate(credential));
+    const error = await providerRejection(provider().validate(credential));
     expect(error.kind).toBe('transient');
     expect(sent.map((s) => s.status)).toEqual([500, 500, 500]);
   });

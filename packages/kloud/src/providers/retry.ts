@@ -29,7 +29,11 @@ export interface RetryPolicy {
  * The backoff before retry number `attempt` (1-based): "full jitter", a uniform pick in
  * [0, min(max, base·2^(attempt-1))], so many callers throttled together do not return together.
  */
-export function backoffDelay(attempt: number, options: RetryOptions, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  options: RetryOptions,
+  random: () => number = Math.random,
+): number {
   const ceiling = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** (attempt - 1));
   return Math.floor(random() * ceiling);
 }

@@ -13,6 +13,7 @@ import {
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { checkUserDataSize } from '../../cloudinit/limits.js';
 import { ProviderError } from '../errors.js';
 import type {
   Available,
@@ -213,14 +214,7 @@ export class AwsProvider implements Provider {
         'idempotency token must be 1-64 printable ASCII characters (EC2 ClientToken)',
       );
     }
-    const bytes = Buffer.byteLength(userData, 'utf8');
-    if (bytes > maxUserDataBytes) {
-      throw new ProviderError(
-        'aws',
-        'user',
-        `user data is ${bytes} bytes; EC2 takes at most ${maxUserDataBytes}`,
-      );
-    }
+    checkUserDataSize('aws', 'EC2', userData, maxUserDataBytes);
   }
 
   /** Start or stop: nothing to do when already there; else send the call and wait for `target`. */

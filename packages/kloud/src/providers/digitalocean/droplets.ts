@@ -4,7 +4,9 @@
  * `:`, `-` and `_` (up to 255), so ids are carried as they are when they fit and hashed when not.
  */
 import { createHash } from 'node:crypto';
-import type { InstanceInfo, ProviderState, TaggedInstance } from '../provider.js';
+import { checkUserDataSize } from '../../cloudinit/limits.js';
+import { ProviderError } from '../errors.js';
+import type { InstanceInfo, MachineSpec, ProviderState, TaggedInstance } from '../provider.js';
 
 export interface Droplet {
   id: number;
@@ -89,4 +91,59 @@ export function dropletInfo(droplet: Droplet): InstanceInfo {
 export function taggedDroplet(droplet: Droplet): TaggedInstance {
   const tag = droplet.tags?.find((t) => t.startsWith(machinePrefix));
   return { ...dropletInfo(droplet), ...(tag ? { machineId: tag.slice(machinePrefix.length) } : {}) };
+}
+
+/** DO's limit on user data. */
+const maxUserDataBytes = 64 * 1024;
+
+export interface DropletDefaults {
+  defaultRegion: string;
+  defaultSize: string;
+  defaultImage: string;
+}
+
+/**
+ * The POST /v2/droplets body for a machine: its spec over the defaults, Kloud's three tags
+ * (`kloud`, machine, request token), the bootstrap key plus any `extra.sshKeys`. Throws
+ * ProviderError `user` for extras it does not know or user data DO would refuse.
+ */
+export function dropletRequest(
+  spec: MachineSpec,
+  userData: string,
+  bootstrapKeyId: string | undefined,
+  defaults: DropletDefaults,
+) {
+  const { sshKeys, ...rest } = (spec.extra ?? {}) as { sshKeys?: unknown };
+  const unknown = Object.keys(rest);
+  if (unknown.length > 0) {
+    throw new ProviderError(
+      'digitalocean',
+      'user',
+      `digitalocean machines take only extra.sshKeys, got ${unknown.join(', ')}`,
+    );
+  }
+  if (
+    sshKeys !== undefined &&
+    !(Array.isArray(sshKeys) && sshKeys.every((k) => typeof k === 'number' || typeof k === 'string'))
+  ) {
+    throw new ProviderError(
+      'digitalocean',
+      'user',
+      'extra.sshKeys must be a list of SSH key ids or fingerprints',
+    );
+  }
+  const keys: (number | string)[] = [...((sshKeys as (number | string)[] | undefined) ?? [])];
+  if (bootstrapKeyId && !keys.includes(Number(bootstrapKeyId))) keys.push(Number(bootstrapKeyId));
+  checkUserDataSize('digitalocean', 'DigitalOcean', userData, maxUserDataBytes);
+  return {
+    name: dropletName(spec.label, spec.machineId),
+    region: spec.region ?? defaults.defaultRegion,
+    size: spec.size ?? defaults.defaultSize,
+    image: spec.image ?? defaults.defaultImage,
+    ssh_keys: keys,
+    tags: [kloudTag, machineTag(spec.machineId), tokenTag(spec.idempotencyToken)] as [string, string, string],
+    user_data: userData,
+    monitoring: false,
+    ipv6: false,
+  };
 }

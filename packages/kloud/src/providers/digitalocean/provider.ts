@@ -14,33 +14,16 @@ import type {
 } from '../provider.js';
 import { PollTimeoutError, pollUntil, withRetry } from '../retry.js';
 import { availableDo } from './available.js';
-import { DoApiError, DoClient, doError, doErrorKind } from './client.js';
-import {
-  type Droplet,
-  dropletInfo,
-  dropletName,
-  kloudTag,
-  machineTag,
-  taggedDroplet,
-  tokenTag,
-} from './droplets.js';
+import { type DoApiError, DoClient, doError, doErrorKind } from './client.js';
+import { type Droplet, dropletInfo, dropletRequest, kloudTag, taggedDroplet } from './droplets.js';
 import { listAll } from './pages.js';
 import { type DigitalOceanProviderOptions, type DoSettings, doSecret, doSettings } from './settings.js';
-
-/** DO's limit on user data. */
-const maxUserDataBytes = 64 * 1024;
+import { ensureSshKey } from './ssh-keys.js';
 
 interface Action {
   id: number;
   status: 'in-progress' | 'completed' | 'errored';
   type: string;
-}
-
-interface SshKey {
-  id: number;
-  fingerprint: string;
-  public_key: string;
-  name: string;
 }
 
 export class DigitalOceanProvider implements Provider {
@@ -67,46 +50,18 @@ export class DigitalOceanProvider implements Provider {
     }
   }
 
-  async bootstrap(credential: ProviderCredential): Promise<Record<string, string>> {
+  bootstrap(credential: ProviderCredential): Promise<Record<string, string>> {
     const publicKey = this.#settings.sshPublicKey?.trim();
-    if (!publicKey) return {};
-    const keyBody = publicKey.split(/\s+/).slice(0, 2).join(' ');
-    const find = async (c: DoClient) =>
-      (await listAll<SshKey>(c, '/v2/account/keys', 'ssh_keys')).find(
-        (k) => k.public_key.trim().split(/\s+/).slice(0, 2).join(' ') === keyBody,
-      );
-    const key = await this.#call(credential, 'add the SSH key', async (c) => {
-      const found = await find(c);
-      if (found) return found;
-      try {
-        const name = `kloud-${credential.id}`.slice(0, 255);
-        return (
-          await c.request<{ ssh_key: SshKey }>('POST', '/v2/account/keys', { name, public_key: publicKey })
-        ).body.ssh_key;
-      } catch (error) {
-        // Added by a concurrent bootstrap between our look and our add: use that one.
-        const again = error instanceof DoApiError && error.status === 422 ? await find(c) : undefined;
-        if (again) return again;
-        throw error;
-      }
-    });
-    return { sshKeyId: String(key.id), sshKeyFingerprint: key.fingerprint };
+    if (!publicKey) return Promise.resolve({});
+    return this.#call(credential, 'add the SSH key', (c) =>
+      ensureSshKey(c, `kloud-${credential.id}`, publicKey),
+    );
   }
 
   async create(credential: ProviderCredential, spec: MachineSpec, userData: string): Promise<InstanceInfo> {
-    const sshKeys = this.#checkSpec(spec, userData, credential);
-    const tags = [kloudTag, machineTag(spec.machineId), tokenTag(spec.idempotencyToken)];
-    const request = {
-      name: dropletName(spec.label, spec.machineId),
-      region: spec.region ?? this.#settings.defaultRegion,
-      size: spec.size ?? this.#settings.defaultSize,
-      image: spec.image ?? this.#settings.defaultImage,
-      ssh_keys: sshKeys,
-      tags,
-      user_data: userData,
-      monitoring: false,
-      ipv6: false,
-    };
+    doSecret(credential);
+    const request = dropletRequest(spec, userData, credential.bootstrap?.sshKeyId, this.#settings);
+    const tags = request.tags;
     const created = await this.#call(credential, `create machine ${spec.machineId}`, (c) =>
       // DO has no idempotency token: each attempt first looks for a droplet an earlier attempt
       // (ours, or one cut short by a crash) made, by its request tag, checked again here
@@ -114,7 +69,7 @@ export class DigitalOceanProvider implements Provider {
       withRetry(
         async () => {
           const earlier = (await listAll<Droplet>(c, `/v2/droplets?tag_name=${tags[2]}`, 'droplets')).find(
-            (d) => d.tags?.includes(tags[2]!),
+            (d) => d.tags?.includes(tags[2]),
           );
           if (earlier) return earlier;
           return (await c.once<{ droplet: Droplet }>('POST', '/v2/droplets', request)).body.droplet;
@@ -319,40 +274,5 @@ export class DigitalOceanProvider implements Provider {
         throw new ProviderError('digitalocean', 'transient', error.message, { cause: error });
       throw error;
     }
-  }
-
-  #checkSpec(spec: MachineSpec, userData: string, credential: ProviderCredential): (number | string)[] {
-    const { sshKeys, ...rest } = (spec.extra ?? {}) as { sshKeys?: unknown };
-    const unknown = Object.keys(rest);
-    if (unknown.length > 0) {
-      throw new ProviderError(
-        'digitalocean',
-        'user',
-        `digitalocean machines take only extra.sshKeys, got ${unknown.join(', ')}`,
-      );
-    }
-    const keys: (number | string)[] = [];
-    if (sshKeys !== undefined) {
-      if (!Array.isArray(sshKeys) || !sshKeys.every((k) => typeof k === 'number' || typeof k === 'string')) {
-        throw new ProviderError(
-          'digitalocean',
-          'user',
-          'extra.sshKeys must be a list of SSH key ids or fingerprints',
-        );
-      }
-      keys.push(...sshKeys);
-    }
-    const boot = credential.bootstrap?.sshKeyId;
-    if (boot && !keys.includes(Number(boot))) keys.push(Number(boot));
-    const bytes = Buffer.byteLength(userData, 'utf8');
-    if (bytes > maxUserDataBytes) {
-      throw new ProviderError(
-        'digitalocean',
-        'user',
-        `user data is ${bytes} bytes; DigitalOcean takes at most ${maxUserDataBytes}`,
-      );
-    }
-    doSecret(credential);
-    return keys;
   }
 }

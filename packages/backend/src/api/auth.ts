@@ -27,7 +27,7 @@ export async function resolveBearer(store: Store, header: string | undefined): P
   return {
     user,
     token,
-    viewer: { id: user.id, isAdmin: user.isAdmin, groupIds: await store.groups.idsOf(user.id) },
+    viewer: await store.viewerOf(user),
   };
 }
 

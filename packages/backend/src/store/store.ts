@@ -16,7 +16,7 @@ import { provisionersRepo } from '../repos/provisioners.js';
 import { stacksRepo } from '../repos/stacks.js';
 import { templatesRepo } from '../repos/templates.js';
 import { tokensRepo } from '../repos/tokens.js';
-import { usersRepo } from '../repos/users.js';
+import { type User, usersRepo } from '../repos/users.js';
 import { type Connection, openConnection } from './db.js';
 
 export interface StoreOptions {
@@ -58,6 +58,8 @@ export type Store = ReturnType<typeof repos> & {
   keyring: Keyring;
   /** Who `userId` is, with their groups: what every access check takes. */
   viewer(userId: string): Promise<Viewer>;
+  /** The same for a user already read. */
+  viewerOf(user: User): Promise<Viewer>;
   /** True when the database answers a query (for /readyz). */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -67,6 +69,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const conn = await openConnection(options);
   const keyring = options.keyring ?? openKeyring(options);
   const r = repos(conn, keyring);
+  const viewerOf = async (user: User): Promise<Viewer> => ({
+    id: user.id,
+    isAdmin: user.isAdmin,
+    groupIds: await r.groups.idsOf(user.id),
+  });
   return {
     ...r,
     kind: conn.kind,
@@ -76,8 +83,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     async viewer(userId: string): Promise<Viewer> {
       const user = await r.users.get(userId);
       if (!user) throw errors.notFound(`no such user: ${userId}`);
-      return { id: user.id, isAdmin: user.isAdmin, groupIds: await r.groups.idsOf(user.id) };
+      return viewerOf(user);
     },
+    viewerOf,
     async ping(): Promise<boolean> {
       try {
         await conn.db.selectFrom('users').select('id').limit(1).execute();

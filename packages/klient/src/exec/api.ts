@@ -30,7 +30,7 @@ async function forward(pipe: Readable, stream: StreamSender): Promise<void> {
 }
 
 /** exec.*: the wire to processes. */
-export function execHandlers({ config, processes }: KlientContext): HandlerMap {
+export function execHandlers({ config, log, processes }: KlientContext): HandlerMap {
   return {
     'exec.run': async (p, call) => {
       const stdin = p.stdin === undefined ? undefined : decodeContent(p.stdin, p.stdinEncoding, 'stdin');
@@ -50,10 +50,18 @@ export function execHandlers({ config, processes }: KlientContext): HandlerMap {
       const stderr = call.openStream();
       void Promise.all([forward(started.child.stdout!, stdout), forward(started.child.stderr!, stderr)])
         .then(() => started.exited)
-        .then((exit: Exit) => {
-          stdout.end(exit);
-          stderr.end(exit);
-        });
+        .then(
+          (exit: Exit) => {
+            stdout.end(exit);
+            stderr.end(exit);
+          },
+          (err: unknown) => {
+            log.error({ err, id: started.id }, 'exec output forwarding failed');
+            processes.terminate(started.id);
+            stdout.fail(errors.internal());
+            stderr.fail(errors.internal());
+          },
+        );
       return { id: started.id, pid: started.pid, stdout: stdout.id, stderr: stderr.id };
     },
     'exec.write': async (p) => {

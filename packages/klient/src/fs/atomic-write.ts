@@ -208,8 +208,11 @@ export class AtomicWrite {
     if (this.finished) throw errors.invalidState('this write is already committed or aborted');
     this.finished = true;
     try {
-      await this.handle.sync();
-      await this.handle.close();
+      try {
+        await this.handle.sync();
+      } finally {
+        await this.handle.close();
+      }
       const mode = this.options.mode ?? (this.existing ? this.existing.mode & 0o7777 : DEFAULT_MODE);
       await chmod(this.temp, mode);
       if (this.existing && process.getuid?.() === 0)

@@ -22,6 +22,7 @@ export function readDirectoryHandlers({ config, log }: KlientContext): HandlerMa
       }
       // Arm the watch before listing, so nothing that changes after the listing is missed.
       const stream = call.openStream();
+      let failed = false;
       const watch = await watchDirectory(dir, {
         maxQueued: config.maxQueuedWatchEvents,
         deliver: async (event) => {
@@ -29,6 +30,7 @@ export function readDirectoryHandlers({ config, log }: KlientContext): HandlerMa
           stream.write(event);
         },
         onFail: (reason, err) => {
+          failed = true;
           resources.watches.delete(stream.id);
           if (reason === 'gone')
             stream.end({ stopped: true, reason: 'the directory was removed or moved away' });
@@ -46,7 +48,7 @@ export function readDirectoryHandlers({ config, log }: KlientContext): HandlerMa
       });
       try {
         const page = await readDirectoryPage(dir, p.cursor, p.limit);
-        resources.watches.set(stream.id, { stream, close: watch.close });
+        if (!failed) resources.watches.set(stream.id, { stream, close: watch.close });
         stream.onCancel(() => {
           resources.watches.delete(stream.id);
           void watch.close();

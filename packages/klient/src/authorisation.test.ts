@@ -37,6 +37,7 @@ const writeCalls: Partial<Record<MethodName, unknown>> = {
   'exec.start': { argv: ['touch', 'started'] },
   'exec.write': { id: 'x', data: 'y' },
   'exec.kill': { id: 'x' },
+  'exec.list': {},
 };
 
 const served = () => Object.keys(t.klient.methods);
@@ -64,12 +65,11 @@ describe('authorisation', () => {
     expect((await readdir(t.home)).sort()).toEqual(['keep.txt']);
   });
 
-  it('a readonly token may read, list and watch', async () => {
+  it('a readonly token may read, list directories and watch', async () => {
     const readonly = await t.connect('readonly');
     expect((await readonly.call('fs.readFile', { path: 'keep.txt' })).content).toBe('keep');
     const page = await readonly.call('fs.readDirectory', { path: '.', watch: true });
     expect(page.watchId).toBeDefined();
-    await readonly.call('exec.list', {});
     await readonly.call('klient.info', {});
   });
 

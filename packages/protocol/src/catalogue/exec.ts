@@ -102,7 +102,8 @@ export const execMethods = {
   }),
   'exec.list': defineMethod({
     summary: 'Processes started with exec.start that are still running.',
-    access: 'read',
+    // Command lines can carry secrets (`mysql -p…`): only those who may run commands see them.
+    access: 'write',
     params: z.object({}).strict().optional(),
     result: z.object({
       processes: z.array(

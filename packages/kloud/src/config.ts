@@ -24,6 +24,8 @@ export interface KloudConfig {
   sweepMs: number;
   /** Builds still in progress after this long are failed and cleaned up. */
   buildDeadlineMs: number;
+  /** Machines idle this long are stopped, unless their own meta says otherwise (0 = never). */
+  idleStopMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -55,6 +57,7 @@ export const settings = {
   heartbeatMs: { flag: 'heartbeat-ms', env: 'KLOUD_HEARTBEAT_MS', default: '10000' },
   sweepMs: { flag: 'sweep-ms', env: 'KLOUD_SWEEP_MS', default: '60000' },
   buildDeadlineMs: { flag: 'build-deadline-ms', env: 'KLOUD_BUILD_DEADLINE_MS', default: '1800000' },
+  idleStopMinutes: { flag: 'idle-stop-minutes', env: 'KLOUD_IDLE_STOP_MINUTES', default: '0' },
 } satisfies Record<string, Setting>;
 
 export type SettingName = keyof typeof settings;
@@ -64,12 +67,18 @@ function label(name: SettingName): string {
   return `--${s.flag} (${s.env})`;
 }
 
-function parseDuration(name: SettingName, value: string, min: number, allowZero = false): number {
+function parseWhole(
+  name: SettingName,
+  value: string,
+  min: number,
+  allowZero = false,
+  unit = 'milliseconds',
+): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || (n < min && !(allowZero && n === 0)))
     throw new ConfigError(
       label(name),
-      `expected whole milliseconds ≥ ${min}${allowZero ? ' (or 0 for off)' : ''}, got "${value}"`,
+      `expected whole ${unit} ≥ ${min}${allowZero ? ' (or 0 for off)' : ''}, got "${value}"`,
     );
   return n;
 }
@@ -126,11 +135,12 @@ export function loadKloudConfig(
     databaseUrl,
     logLevel: logLevel as KloudConfig['logLevel'],
     klientArtifact: artifact as KloudConfig['klientArtifact'],
-    leaseMs: parseDuration('leaseMs', raw('leaseMs')!, 1000),
-    registerTimeoutMs: parseDuration('registerTimeoutMs', raw('registerTimeoutMs')!, 1000),
-    provisionTimeoutMs: parseDuration('provisionTimeoutMs', raw('provisionTimeoutMs')!, 1000),
-    heartbeatMs: parseDuration('heartbeatMs', raw('heartbeatMs')!, 100),
-    sweepMs: parseDuration('sweepMs', raw('sweepMs')!, 100, true),
-    buildDeadlineMs: parseDuration('buildDeadlineMs', raw('buildDeadlineMs')!, 1000),
+    leaseMs: parseWhole('leaseMs', raw('leaseMs')!, 1000),
+    registerTimeoutMs: parseWhole('registerTimeoutMs', raw('registerTimeoutMs')!, 1000),
+    provisionTimeoutMs: parseWhole('provisionTimeoutMs', raw('provisionTimeoutMs')!, 1000),
+    heartbeatMs: parseWhole('heartbeatMs', raw('heartbeatMs')!, 100),
+    sweepMs: parseWhole('sweepMs', raw('sweepMs')!, 100, true),
+    buildDeadlineMs: parseWhole('buildDeadlineMs', raw('buildDeadlineMs')!, 1000),
+    idleStopMinutes: parseWhole('idleStopMinutes', raw('idleStopMinutes')!, 0, true, 'minutes'),
   };
 }

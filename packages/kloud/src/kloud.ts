@@ -16,6 +16,10 @@ import type { KloudConfig } from './config.js';
 import { type KlientArtifact, resolveKlientArtifact } from './download/klient-artifact.js';
 import { KloudError, kloudErrors } from './errors.js';
 import { BackgroundJobs } from './jobs/background.js';
+import { stopIdleMachines } from './jobs/idle.js';
+import { reconcile } from './jobs/reconcile.js';
+import { failStuckBuilds, unstickMachines } from './jobs/stuck.js';
+import { WarmPool } from './jobs/warm-pool.js';
 import { loadOrCreateKeySet } from './keys/keystore.js';
 import { EventBus } from './lifecycle/events.js';
 import { Lifecycle } from './lifecycle/lifecycle.js';
@@ -43,6 +47,7 @@ export interface Kloud {
   machines: MachineService;
   stacks: StackService;
   jobs: BackgroundJobs;
+  pool: WarmPool;
   providers: Map<string, Provider>;
   log: Logger;
   close(): Promise<void>;
@@ -128,6 +133,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     },
   });
   const machines = new MachineService({ store, lifecycle, registry, tunnel, events, keys, issuer: url });
+  const pool = new WarmPool({ store, lifecycle, log });
   const stacks = new StackService({
     store,
     lifecycle,
@@ -136,6 +142,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     log,
     provisionTimeoutMs: config.provisionTimeoutMs,
     holder,
+    pool,
   });
   const rpc = new RpcEndpoint({
     authenticate: async (token) => {
@@ -163,6 +170,11 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     log,
     config,
   });
+  jobs.add('stuck builds', failStuckBuilds);
+  jobs.add('stuck machines', unstickMachines);
+  jobs.add('idle machines', stopIdleMachines);
+  jobs.add('reconcile', reconcile);
+  jobs.add('warm pools', () => pool.fill());
   // One SQLite file belongs to one Kloud: every job still marked running was this data
   // directory's previous process, dead now. PostgreSQL waits for leases to lapse.
   await lifecycle.recover(store.kind === 'sqlite');
@@ -181,6 +193,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     machines,
     stacks,
     jobs,
+    pool,
     providers,
     log,
     close: async () => {

@@ -26,7 +26,7 @@ export interface BackgroundDeps {
   credential: (machine: Machine) => Promise<ProviderCredential>;
   events: EventBus;
   log: Logger;
-  config: Pick<KloudConfig, 'sweepMs' | 'buildDeadlineMs'>;
+  config: Pick<KloudConfig, 'sweepMs' | 'buildDeadlineMs' | 'idleStopMinutes'>;
 }
 
 export type Sweep = (deps: BackgroundDeps) => Promise<void>;

@@ -26,6 +26,29 @@ export class ActionFailure extends Error {
   override readonly name = 'ActionFailure';
 }
 
+/**
+ * Waits for `work` unless the job is aborted first (deadline, shutdown): a provider call or a
+ * provisioner that does not watch the signal must not hold the job past its abort. What it was
+ * doing is cleaned up by the failure path (the build's rollback destroys the instance).
+ */
+function unlessAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
 async function recordInstance(ctx: ActionContext, info: InstanceInfo): Promise<void> {
   const { store } = ctx.deps;
   const facts = (ctx.machine.meta.provider ?? {}) as Record<string, unknown>;
@@ -65,10 +88,13 @@ async function runProvisioners(ctx: ActionContext): Promise<void> {
   for (const [i, p] of provisioners.entries()) {
     const pct = 75 + Math.floor((20 * i) / provisioners.length);
     await ctx.progress(`running provisioner ${p.name} (${i + 1}/${provisioners.length})`, pct);
-    const out = await ctx.deps.agents.runScript(ctx.machine.kiteId!, p.content, {
-      env,
-      timeoutMs: ctx.deps.settings.provisionTimeoutMs,
-    });
+    const out = await unlessAborted(
+      ctx.signal,
+      ctx.deps.agents.runScript(ctx.machine.kiteId!, p.content, {
+        env,
+        timeoutMs: ctx.deps.settings.provisionTimeoutMs,
+      }),
+    );
     if (out.exitCode !== 0) {
       const tail = out.stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
       throw new ActionFailure(
@@ -96,6 +122,7 @@ export async function build(ctx: ActionContext): Promise<void> {
   const userData = await deps.userData(ctx.machine, kiteKey);
   const spec = specOf(ctx.machine);
   await ctx.progress(`creating the instance at ${ctx.provider.name}`, 10);
+  // Not raced with the abort: a create cut short could finish after the rollback and leak.
   const info = await ctx.provider.create(
     ctx.credential,
     {

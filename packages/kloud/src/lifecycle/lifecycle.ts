@@ -76,6 +76,22 @@ export class Lifecycle {
     return jobs.length;
   }
 
+  /** True when the job with this id runs in this process. */
+  isRunningHere(eventId: string): boolean {
+    return this.running.has(eventId);
+  }
+
+  /**
+   * Fails a job running in this process (a build past its deadline): its next step throws,
+   * and the normal failure path cleans up and restores the previous state with `reason`.
+   */
+  abort(eventId: string, reason: string): boolean {
+    const r = this.running.get(eventId);
+    if (!r) return false;
+    r.abort.abort(new ActionFailure(reason));
+    return true;
+  }
+
   /** Stops running jobs without finishing them: their leases expire and recovery takes them over. */
   async close(): Promise<void> {
     this.closed = true;
@@ -160,7 +176,8 @@ export class Lifecycle {
         );
         return;
       }
-      await this.fail(job, ctx, err);
+      // An abort for a reason (deadline) fails the job with that reason, whatever step noticed it.
+      await this.fail(job, ctx, abort.signal.aborted ? abort.signal.reason : err);
     } finally {
       stopRenewing();
     }

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Viewer } from '@kk/backend/access/viewer.js';
 import type { Store } from '@kk/backend/store/store.js';
 import { kloudErrors } from '../errors.js';
+import type { WarmPool } from '../jobs/warm-pool.js';
 import type { EventBus } from '../lifecycle/events.js';
 import { endStackJob, startStackJob } from '../lifecycle/jobstore.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
@@ -24,6 +25,11 @@ import { type CurrentMachine, type Plan, type PlanAction, planStack } from './pl
 import { type DesiredMachine, resolveStack } from './resolve.js';
 import { runInOrder } from './schedule.js';
 import { parseTemplate } from './template.js';
+
+interface StackRef {
+  id: string;
+  templateId: string | null;
+}
 
 export interface StackInputsParams {
   stackId: string;
@@ -39,6 +45,7 @@ export interface StackServiceDeps {
   log: import('pino').Logger;
   provisionTimeoutMs: number;
   holder: string;
+  pool?: WarmPool;
 }
 
 export class StackService {
@@ -122,7 +129,7 @@ export class StackService {
     viewer: Viewer,
     params: StackInputsParams,
   ): Promise<{ eventId: string; actions: PlanAction[] }> {
-    const { desired } = await this.desired(viewer, params);
+    const { desired, stack } = await this.desired(viewer, params);
     const plan = planStack(desired, await this.current(params.stackId));
     if (plan.blocked) {
       const busy = plan.actions.filter((a) => a.action === 'blocked').map((a) => a.machine);
@@ -137,7 +144,7 @@ export class StackService {
       stackId: params.stackId,
       holder: this.deps.holder,
     });
-    this.launch(viewer, params.stackId, eventId, plan);
+    this.launch(viewer, { id: params.stackId, templateId: stack.templateId }, eventId, plan);
     return { eventId, actions: plan.actions };
   }
 
@@ -154,7 +161,7 @@ export class StackService {
       stackId,
       holder: this.deps.holder,
     });
-    this.launch(viewer, stackId, eventId, plan);
+    this.launch(viewer, { id: stackId, templateId: null }, eventId, plan);
     return { eventId };
   }
 
@@ -171,8 +178,9 @@ export class StackService {
     return { stackId: stack.id, title: stack.title, templateId: stack.templateId, machines };
   }
 
-  private launch(viewer: Viewer, stackId: string, eventId: string, plan: Plan): void {
-    const done = this.run(viewer, stackId, eventId, plan)
+  private launch(viewer: Viewer, stack: StackRef, eventId: string, plan: Plan): void {
+    const stackId = stack.id;
+    const done = this.run(viewer, stack, eventId, plan)
       .then((error) => endStackJob(this.deps.store.conn.db, eventId, error))
       .catch((err: unknown) => {
         this.deps.log.error({ err, stackId }, 'stack job failed unexpectedly');
@@ -210,10 +218,11 @@ export class StackService {
   /** Runs the plan; resolves with the failure summary, or undefined when every machine succeeded. */
   private async run(
     viewer: Viewer,
-    stackId: string,
+    stack: StackRef,
     eventId: string,
     plan: Plan,
   ): Promise<string | undefined> {
+    const stackId = stack.id;
     const total = plan.actions.filter((a) => a.action !== 'none').length || 1;
     let done = 0;
     const step = async (a: PlanAction) => {
@@ -223,7 +232,7 @@ export class StackService {
         Math.floor((100 * done) / total),
         'running',
       );
-      await this.execute(viewer, stackId, a);
+      await this.execute(viewer, stack, a);
       done++;
       await this.emit(eventId, `${a.machine}: ${a.action} done`, Math.floor((100 * done) / total), 'running');
     };
@@ -255,8 +264,9 @@ export class StackService {
     return why;
   }
 
-  private async execute(viewer: Viewer, stackId: string, a: PlanAction): Promise<void> {
+  private async execute(viewer: Viewer, stack: StackRef, a: PlanAction): Promise<void> {
     const { store } = this.deps;
+    const stackId = stack.id;
     const setSpec = async (machineId: string, d: DesiredMachine) => {
       const m = await getMachine(store, machineId);
       await store.machines.update(
@@ -275,6 +285,9 @@ export class StackService {
         return;
       case 'create': {
         const d = a.desired!;
+        const pooled =
+          stack.templateId && (await this.deps.pool?.take(stack.templateId, d, viewer.id, stackId));
+        if (pooled) return;
         const user = await store.users.get(viewer.id);
         const m = await store.machines.create(
           {

@@ -59,6 +59,8 @@ export const templateSchema = z
   .object({
     version: z.literal(1).default(1),
     description: z.string().optional(),
+    /** Machines of this template Kloud keeps built and ready, handed out by apply (0 = none). */
+    warm_pool: z.number().int().min(0).max(100).default(0),
     variables: z.record(identifier, variableSchema).default({}),
     credentials: z.record(identifier, credentialSchema).default({}),
     machines: z

@@ -203,6 +203,21 @@ describe('aws machine lifecycle', () => {
     await aws.destroy(ready, instanceId);
   });
 
+  it('reports an instance EC2 terminates during launch, with its reason, as transient', async () => {
+    server.world.failingLaunches = 1;
+    const error = await rejection(aws.create(ready, spec(), '#!/bin/sh\n'));
+    expect(error.kind).toBe('transient');
+    expect(error.message).toContain('became Terminated instead of Running');
+    expect(error.message).toContain('Insufficient capacity');
+  });
+
+  it('keeps credentials apart: a refused key fails while another works at the same time', async () => {
+    const stranger = { ...credential({ accessKeyId: 'AKIDSTRANGER' }), id: 'cred-2' };
+    const [mine, theirs] = await Promise.allSettled([aws.validate(credential()), aws.validate(stranger)]);
+    expect(mine.status).toBe('fulfilled');
+    expect(theirs.status).toBe('rejected');
+  });
+
   it('maps every EC2 state name to a Kloud state', () => {
     expect(
       ['pending', 'running', 'stopping', 'stopped', 'shutting-down', 'terminated', 'weird'].map(kloudState),

@@ -30,6 +30,7 @@ function instanceXml(i: Instance): XmlValue {
     architecture: 'x86_64',
     clientToken: i.clientToken,
     tagSet: i.tags.size > 0 ? tagSet(i.tags) : undefined,
+    stateReason: i.stateReason,
   };
 }
 

@@ -55,6 +55,7 @@ export interface Instance {
   userData?: string;
   tags: Map<string, string>;
   launchTime: string;
+  stateReason?: { code: string; message: string };
 }
 
 export interface SecurityGroup {
@@ -103,6 +104,8 @@ function octet(): number {
 
 export class Ec2World {
   settleAfter = 1;
+  /** Launches that end `terminated` instead of `running`, as EC2 does when capacity runs out after RunInstances. */
+  failingLaunches = 0;
   readonly vpc = { vpcId: 'vpc-0default0000000001', cidr: '172.31.0.0/16' };
   readonly subnets = [
     { subnetId: 'subnet-0aaaa00000000001', az: 'us-east-1a', cidr: '172.31.0.0/20', defaultForAz: true },
@@ -205,7 +208,17 @@ export class Ec2World {
     const next = settlesTo[instance.state];
     if (next === undefined) return;
     instance.seenInState++;
-    if (instance.seenInState > this.settleAfter) this.setState(instance, next);
+    if (instance.seenInState <= this.settleAfter) return;
+    if (next === 'running' && instance.state === 'pending' && this.failingLaunches > 0) {
+      this.failingLaunches--;
+      instance.stateReason = {
+        code: 'Server.InsufficientInstanceCapacity',
+        message: 'Server.InsufficientInstanceCapacity: Insufficient capacity.',
+      };
+      this.setState(instance, 'terminated');
+      return;
+    }
+    this.setState(instance, next);
   }
 
   /** Settles every transitional instance at once. */

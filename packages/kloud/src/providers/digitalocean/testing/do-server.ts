@@ -35,8 +35,11 @@ export interface FakeAction {
 export interface DoFault {
   /** `METHOD /path` without the query, e.g. `POST /v2/droplets`. */
   route: string;
-  status: 429 | 500;
+  /** 429 and 500 answer with DO's error body; `hang` never answers (the client's timeout must notice). */
+  status: 429 | 500 | 'hang';
   count: number;
+  /** Sent as `retry-after` with a 429. */
+  retryAfterSeconds?: number;
 }
 
 export interface DoServer {
@@ -216,7 +219,7 @@ export async function startDoServer(): Promise<DoServer> {
     const text = Buffer.concat(chunks).toString();
     const body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
     const key = `${req.method} ${url.pathname}`;
-    const headers = {
+    const headers: Record<string, string> = {
       'content-type': 'application/json',
       'ratelimit-limit': '5000',
       'ratelimit-remaining': '4999',
@@ -229,6 +232,8 @@ export async function startDoServer(): Promise<DoServer> {
       [status, out] = [401, { id: 'unauthorized', message: 'Unable to authenticate you' }];
     } else if (fault) {
       fault.count--;
+      if (fault.status === 'hang') return;
+      if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
       [status, out] =
         fault.status === 429
           ? [429, { id: 'too_many_requests', message: 'API Rate limit exceeded.' }]

@@ -38,8 +38,10 @@ export function versionedRow(ctx: RepoContext, table: VersionedTable, resourceTy
         await versionedUpdate(trx, table, id, ifVersion, set);
         await record(trx, 'update', id, actor, details);
       }),
-    delete: (id: string, ifVersion: number | undefined, actor: Actor) =>
+    /** `guard` runs first in the same transaction; it throws to refuse the delete. */
+    delete: (id: string, ifVersion: number | undefined, actor: Actor, guard?: (trx: Db) => Promise<void>) =>
       ctx.conn.write(async (trx) => {
+        await guard?.(trx);
         await versionedDelete(trx, table, id, ifVersion);
         await record(trx, 'delete', id, actor, {});
       }),

@@ -20,6 +20,7 @@ import {
   versionedUpdate,
 } from './common.js';
 import { type Actor, type RepoContext, versionedRow } from './context.js';
+import { refuseLiveMachines } from './machines.js';
 
 export type Secret = Record<string, string>;
 
@@ -187,7 +188,11 @@ export function credentialsRepo(ctx: RepoContext, keyring: Keyring) {
       return (await get(id))!;
     },
 
-    delete: row.delete,
+    /** Refused while a machine that may exist at its provider still uses the credential. */
+    delete: (id: string, ifVersion: number | undefined, actor: Actor) =>
+      row.delete(id, ifVersion, actor, (trx) =>
+        refuseLiveMachines(trx, 'credentialId', id, `credential ${id}`),
+      ),
 
     shares: (id: string): Promise<CredentialShare[]> =>
       db

@@ -10,6 +10,7 @@ import type { z } from 'zod';
 import type { Viewer } from '../access/viewer.js';
 import { errors } from '../errors.js';
 import { newId } from '../ids.js';
+import type { Db } from '../store/db.js';
 import type { MachinesTable } from '../store/schema.js';
 import {
   isUniqueViolation,
@@ -24,6 +25,33 @@ import { type Actor, type RepoContext, versionedRow } from './context.js';
 /** Koding's machine states; the list is the protocol's (one source for Kloud, backend and clients). */
 export const MACHINE_STATES = machineStateSchema.options;
 export type MachineState = z.infer<typeof machineStateSchema>;
+
+/** States in which no instance exists at the provider: only then may a record go without leaking one. */
+export const NO_INSTANCE_STATES: readonly MachineState[] = ['NotInitialized', 'Terminated'];
+
+/**
+ * Refuses (conflict) when machines matching `column = value` may still have an instance at a
+ * provider: deleting their owner or credential would leave Kloud unable to destroy them.
+ */
+export async function refuseLiveMachines(
+  trx: Db,
+  column: 'ownerId' | 'credentialId',
+  value: string,
+  what: string,
+): Promise<void> {
+  const live = await trx
+    .selectFrom('machines')
+    .select(['id', 'state'])
+    .where(column, '=', value)
+    .where('state', 'not in', [...NO_INSTANCE_STATES])
+    .limit(20)
+    .execute();
+  if (live.length > 0) {
+    throw errors.conflict(`${what} has machines that may still exist at their provider; destroy them first`, {
+      machines: live.map((m) => ({ id: m.id, state: m.state })),
+    });
+  }
+}
 
 export interface MachineUser {
   userId: string;
@@ -334,7 +362,20 @@ export function machinesRepo(ctx: RepoContext) {
       if (result.numUpdatedRows === 0n) throw errors.notFound(`no such machine: ${id}`);
     },
 
-    delete: row.delete,
+    /** Deletes the record; refused (conflict) unless no instance can exist (NotInitialized, Terminated). */
+    delete: (id: string, ifVersion: number | undefined, actor: Actor) =>
+      row.delete(id, ifVersion, actor, async (trx) => {
+        const current = await trx
+          .selectFrom('machines')
+          .select('state')
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (current && !NO_INSTANCE_STATES.includes(current.state as MachineState)) {
+          throw errors.conflict(`machine ${id} is ${current.state}; destroy it before deleting its record`, {
+            state: current.state,
+          });
+        }
+      }),
 
     async share(id: string, user: MachineUser, actor: Actor): Promise<void> {
       const values = { permanent: user.permanent ? 1 : 0, readonly: user.readonly ? 1 : 0 };

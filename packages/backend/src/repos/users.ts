@@ -4,6 +4,7 @@ import { newId } from '../ids.js';
 import type { UsersTable } from '../store/schema.js';
 import { isUniqueViolation, type Page, type PageQuery, pageById } from './common.js';
 import { type Actor, type RepoContext, versionedRow } from './context.js';
+import { refuseLiveMachines } from './machines.js';
 
 export interface User {
   id: string;
@@ -90,7 +91,9 @@ export function usersRepo(ctx: RepoContext) {
       return (await get(id))!;
     },
 
-    delete: row.delete,
+    /** Deletes the user and everything they own; refused while they own machines that may exist. */
+    delete: (id: string, ifVersion: number | undefined, actor: Actor) =>
+      row.delete(id, ifVersion, actor, (trx) => refuseLiveMachines(trx, 'ownerId', id, `user ${id}`)),
 
     async count(): Promise<number> {
       const row = await db

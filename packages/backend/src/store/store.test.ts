@@ -120,4 +120,20 @@ describe.each(STORE_KINDS)('store on %s', (kind) => {
     const audit = await store.audit.list({ resourceId: m.id, limit: 10 });
     expect(audit.items.map((a) => a.action)).toEqual(['machine.status', 'machine.create']);
   });
+
+  it('refuses to delete a machine, its owner or its credential while an instance may exist at the provider', async () => {
+    const { store } = await harness.open();
+    const owner = await store.users.create({ username: 'ada' }, null);
+    const cred = await store.credentials.create({ provider: 'aws', title: 't', data: { k: 'v' } }, owner.id);
+    const m = await store.machines.create({ provider: 'aws', label: 'web', credentialId: cred.id }, owner);
+    await store.machines.setStatus(m.id, { state: 'Running', reason: 'built' }, {}, null);
+    expect(await code(store.machines.delete(m.id, undefined, owner.id))).toBe('conflict');
+    expect(await code(store.credentials.delete(cred.id, undefined, owner.id))).toBe('conflict');
+    expect(await code(store.users.delete(owner.id, undefined, null))).toBe('conflict');
+    expect((await store.machines.get(m.id))?.credentialId).toBe(cred.id);
+    await store.machines.setStatus(m.id, { state: 'Terminated', reason: 'destroyed' }, {}, null);
+    await store.credentials.delete(cred.id, undefined, owner.id);
+    await store.users.delete(owner.id, undefined, null);
+    expect(await store.machines.get(m.id)).toBeUndefined();
+  });
 });

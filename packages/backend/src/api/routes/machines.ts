@@ -7,7 +7,6 @@ import { machineStateSchema } from '@kk/protocol/catalogue/kloud.js';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { canRead, type Viewer } from '../../access/viewer.js';
-import { errors } from '../../errors.js';
 import type { Machine } from '../../repos/machines.js';
 import type { Principal } from '../auth.js';
 import { defineRoute, type RouteRegistry } from '../define.js';
@@ -20,8 +19,6 @@ const idOrUid = z.object({
   id: z.string().regex(/^([0-9a-f]{28}|u[a-z0-9]{3}[0-9a-f]{8})$/, 'a machine id or uid'),
 });
 const meta = z.record(z.string(), z.unknown());
-/** States in which no instance exists, so deleting the record leaks nothing at the provider. */
-const deletable = new Set(['NotInitialized', 'Terminated']);
 
 export function machineRoutes(app: FastifyInstance, registry: RouteRegistry): void {
   const { store } = registry;
@@ -159,14 +156,6 @@ export function machineRoutes(app: FastifyInstance, registry: RouteRegistry): vo
     ifMatch: true,
     async handler({ params, principal, request }) {
       const machine = await owned(params.id, principal, 'deletes a machine');
-      if (!deletable.has(machine.status.state)) {
-        throw errors.conflict(
-          `machine ${machine.id} is ${machine.status.state}; destroy it before deleting its record`,
-          {
-            state: machine.status.state,
-          },
-        );
-      }
       await store.machines.delete(machine.id, ifMatchVersion(request), principal.user.id);
     },
   });

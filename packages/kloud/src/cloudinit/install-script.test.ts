@@ -1,7 +1,8 @@
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { access, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { access, chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
@@ -40,7 +41,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function runScript(name: string, sum: string, service: string) {
+async function runScript(name: string, sum: string, service: string, extraEnv: NodeJS.ProcessEnv = {}) {
   const root = join(dir, name);
   const script = join(dir, `${name}.sh`);
   await writeFile(
@@ -58,6 +59,7 @@ async function runScript(name: string, sum: string, service: string) {
     KLIENT_CONFIG_DIR: join(root, 'etc'),
     KLIENT_SERVICE: service,
     KLIENT_USER: userInfo().username,
+    ...extraEnv,
   };
   const result = await promisify(execFile)('sh', [script], { env }).then(
     (r) => ({ code: 0, stderr: r.stderr }),
@@ -112,6 +114,35 @@ describe('install script', () => {
       expect(await readFile(started, 'utf8')).toBe(`https://kloud.test\n${join(root, 'etc', 'kite.key')}\n`);
     } finally {
       process.kill(pid, 'SIGTERM');
+    }
+  });
+
+  it('installs a systemd unit that restarts Klient always, and enables and starts it', async () => {
+    // A stand-in systemctl records what it is asked; the unit goes to a temp directory.
+    const fakeBin = join(dir, 'fake-bin');
+    await mkdir(fakeBin, { recursive: true });
+    const calls = join(dir, 'systemctl.calls');
+    await writeFile(join(fakeBin, 'systemctl'), `#!/bin/sh\necho "$*" >> '${calls}'\n`);
+    await chmod(join(fakeBin, 'systemctl'), 0o755);
+    const units = join(dir, 'units');
+    const { code, root } = await runScript('systemd', sha256, 'systemd', {
+      KLIENT_SYSTEMD_DIR: units,
+      PATH: `${fakeBin}:${process.env.PATH}`,
+    });
+    expect(code).toBe(0);
+    expect((await readFile(calls, 'utf8')).trim().split('\n')).toEqual([
+      'daemon-reload',
+      'enable klient.service',
+      'restart klient.service',
+    ]);
+    const unit = await readFile(join(units, 'klient.service'), 'utf8');
+    expect(unit).toContain(`User=${userInfo().username}\n`);
+    expect(unit).toContain(`EnvironmentFile=${join(root, 'etc', 'klient.env')}\n`);
+    expect(unit).toContain(`ExecStart=${join(root, 'bin', 'klient')} run\n`);
+    expect(unit).toContain('Restart=always\n');
+    if (existsSync('/usr/bin/systemd-analyze')) {
+      const verdict = await promisify(execFile)('systemd-analyze', ['verify', join(units, 'klient.service')]);
+      expect(verdict.stderr).toBe('');
     }
   });
 

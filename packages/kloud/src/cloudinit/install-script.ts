@@ -35,6 +35,7 @@ export const installScriptEnv = {
   KLIENT_PREFIX: 'install prefix; the binary goes to $KLIENT_PREFIX/bin/klient (default /usr/local)',
   KLIENT_CONFIG_DIR: 'where kite.key and klient.env go (default /etc/klient)',
   KLIENT_SERVICE: 'systemd | direct | none | auto (default auto: systemd when it runs, else direct)',
+  KLIENT_SYSTEMD_DIR: 'where the klient.service unit goes (default /etc/systemd/system)',
 } as const;
 
 /** Where the default install puts things; cloud-init refuses user data that writes over them. */
@@ -102,6 +103,7 @@ KLIENT_USER="\${KLIENT_USER:-$baked_user}"
 KLIENT_PREFIX="\${KLIENT_PREFIX:-/usr/local}"
 KLIENT_CONFIG_DIR="\${KLIENT_CONFIG_DIR:-${klientPaths.configDir}}"
 KLIENT_SERVICE="\${KLIENT_SERVICE:-auto}"
+KLIENT_SYSTEMD_DIR="\${KLIENT_SYSTEMD_DIR:-/etc/systemd/system}"
 KITE_KEY=${shellQuote(kite)}
 
 fail() { code=$1; shift; echo "install-klient: $*" >&2; exit "$code"; }
@@ -154,7 +156,8 @@ fi
 
 case "$KLIENT_SERVICE" in
 systemd)
-  cat > /etc/systemd/system/klient.service <<UNIT
+  mkdir -p "$KLIENT_SYSTEMD_DIR"
+  cat > "$KLIENT_SYSTEMD_DIR/klient.service" <<UNIT
 [Unit]
 Description=Klient, the Kloud agent
 Wants=network-online.target

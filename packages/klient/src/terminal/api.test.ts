@@ -1,25 +1,47 @@
 import { join } from 'node:path';
+import type { Scope } from '@kk/protocol/catalogue/define.js';
 import type { RpcClient } from '@kk/protocol/client/client.js';
+import { connect } from '@kk/protocol/node/connect.js';
 import type { StreamReader } from '@kk/protocol/streams/reader.js';
 import { rejection } from '@kk/protocol/testing/harness.js';
+import { issueAccessToken } from '@kk/protocol/tokens/index.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { KlientConfig } from '../config.js';
 import { ErrorCode } from '../errors.js';
+import { ISSUER, KITE_ID, startTestKlient, type TestKlient } from '../testing/harness.js';
 import { ClientTerminal, describeTerminal, ViewerEvents } from './test-helpers.js';
-import { startTerminalServer, type TerminalTestServer } from './test-server.js';
 import type { ViewerEnd, ViewerEvent } from './viewer.js';
 
 const fullscreen = join(import.meta.dirname, 'fixtures', 'fullscreen.mjs');
 
-let servers: TerminalTestServer[] = [];
+/** A real Klient (the whole serve process, in this process) and clients for any user and scope. */
+let klients: TestKlient[] = [];
+let clients: RpcClient[] = [];
 afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
+  for (const c of clients) c.close();
+  await Promise.all(klients.map((k) => k.close()));
+  klients = [];
+  clients = [];
 });
 
-async function serve(options: Parameters<typeof startTerminalServer>[0] = {}) {
-  const server = await startTerminalServer(options);
-  servers.push(server);
-  return server;
+async function serve(terminal: KlientConfig['terminal'] = {}) {
+  const klient = await startTestKlient({ terminal: { shell: '/bin/sh', ...terminal } });
+  klients.push(klient);
+  return {
+    connect: async (scope: Scope = 'owner', user = 'alice') => {
+      const { token } = await issueAccessToken(klient.keys, {
+        issuer: ISSUER,
+        user,
+        kiteId: KITE_ID,
+        scope,
+        expiresInSeconds: 600,
+      });
+      const client = connect(klient.klient.url, token, { reconnect: false });
+      clients.push(client);
+      await client.waitOpen(20_000);
+      return client;
+    },
+  };
 }
 
 /** A viewer over the wire: attaches, and collects the stream's events and final value. */
@@ -57,9 +79,10 @@ describe('terminal.* over WebSocket', () => {
     const watcher = await RemoteViewer.attach(first, session.id);
     await watcher.until((v) => v.output().endsWith('\x1b[12;40H'));
     first.close();
-    await vi.waitFor(async () => expect(server.manager.list()[0]!.viewers).toBe(0));
-
     const second = await server.connect();
+    await vi.waitFor(async () =>
+      expect((await second.call('terminal.list', {})).sessions[0]!.viewers).toBe(0),
+    );
     const list = await second.call('terminal.list', {});
     expect(list.sessions.map((s) => s.id)).toEqual([session.id]);
     const back = await RemoteViewer.attach(second, session.id);

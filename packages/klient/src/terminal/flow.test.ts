@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import type { RpcClient } from '@kk/protocol/client/client.js';
-import { connect } from '@kk/protocol/node/connect.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { type SpawnedKlient, spawnKlient } from '../testing/harness.js';
 
 /**
  * The stated bound: with `yes` writing as fast as it can for 10 s to a viewer that reads
@@ -26,7 +26,9 @@ function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
  * socket), so the backpressure Klient sees is the kernel's and the socket's, not a client library's.
  */
 async function stalledViewer(sessionId: string) {
-  const ws = new WebSocket(served.url, { headers: { authorization: `Bearer ${served.tokens.owner}` } });
+  const ws = new WebSocket(klient.url, {
+    headers: { authorization: `Bearer ${await klient.token('owner')}` },
+  });
   await new Promise((resolve, reject) => {
     ws.once('open', resolve);
     ws.once('error', reject);
@@ -75,37 +77,26 @@ function cpuTicks(pid: number): number {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-let child: ChildProcess;
-let served: { url: string; tokens: { owner: string } };
+let klient: SpawnedKlient;
+let dir: string;
 let client: RpcClient;
 
 beforeAll(async () => {
-  child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'test-server.ts')], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) =>
-      reject(new Error(`terminal test server exited with ${code} before serving`)),
-    );
-  });
-  served = JSON.parse(firstLine);
-  client = connect(served.url, served.tokens.owner, { reconnect: false });
-  await client.waitOpen(20_000);
+  dir = await mkdtemp(join(tmpdir(), 'klient-flow-'));
+  const home = join(dir, 'home');
+  await mkdir(home);
+  klient = await spawnKlient({ dir, home });
+  client = await klient.connect('owner');
 });
 
 afterAll(async () => {
-  client?.close();
-  if (child && child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
+  await klient?.close();
+  await rm(dir, { recursive: true, force: true });
 });
 
-describe('terminal flow control in a real Klient-like process', () => {
+describe('terminal flow control in a real `klient serve` process', () => {
   it(`keeps RSS growth under ${RSS_GROWTH_BOUND_MIB} MiB while yes runs ${STALL_MS / 1000} s to a stalled viewer`, async () => {
-    const pid = child.pid!;
+    const pid = klient.child.pid!;
     const { id } = await client.call('terminal.create', { args: ['-c', 'exec yes'] });
     // A viewer that stops reading its socket altogether, as a frozen browser tab does.
     const stalled = await stalledViewer(id);

@@ -42,7 +42,12 @@ export interface PtyEvents {
 interface UnixTerminalInternals {
   _emittedClose: boolean;
   _pty: string;
-  _socket: { destroy(): void; once(event: 'close', cb: () => void): void; destroyed: boolean };
+  _socket: {
+    destroy(): void;
+    once(event: 'close', cb: () => void): void;
+    on(event: 'error', cb: (err: Error) => void): void;
+    destroyed: boolean;
+  };
   _writeStream?: { dispose(): void };
 }
 
@@ -84,6 +89,9 @@ export class Pty {
     this.inner._emittedClose = true;
     this.holdFd = openChildSide(this.inner._pty);
     this.inner._socket.once('close', () => this.onMasterClosed());
+    // node-pty rethrows a read error other than EIO unless someone else listens for it, which
+    // would take all of Klient down; the socket closes after it, and that ends the session.
+    this.inner._socket.on('error', () => {});
     term.onData((data) => this.onData(data));
     term.onExit(({ exitCode, signal }) => this.onChildExit(exitCode, signal));
   }

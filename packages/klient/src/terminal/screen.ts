@@ -35,8 +35,6 @@ export class ScreenModel {
   private pendingChars = 0;
   private behind = false;
   private disposed = false;
-  /** Snapshots still waiting for the parser; failed on dispose, when their callbacks never come. */
-  private readonly waiting = new Set<(err: Error) => void>();
 
   constructor(options: ScreenOptions) {
     this.options = options;
@@ -75,20 +73,19 @@ export class ScreenModel {
         reject(new Error('screen model disposed'));
         return;
       }
-      this.waiting.add(reject);
-      this.term.write('', () => {
-        this.waiting.delete(reject);
-        resolve(this.capture());
-      });
+      this.term.write('', () => resolve(this.capture()));
     });
   }
 
+  /**
+   * Take no more output and free the terminal once what was written has been parsed: xterm keeps
+   * parsing queued writes after dispose(), into freed buffers, so disposal waits for them, and
+   * snapshots asked for before this still resolve.
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    this.term.dispose();
-    for (const reject of this.waiting) reject(new Error('screen model disposed'));
-    this.waiting.clear();
+    this.term.write('', () => this.term.dispose());
   }
 
   private capture(): ScreenSnapshot {

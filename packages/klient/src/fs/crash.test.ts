@@ -60,6 +60,23 @@ describe('kill -9 during a write', () => {
     expect(content === OLD || content === NEW).toBe(true);
   });
 
+  it('fs.writeFile append: the file holds the old content or the old plus the appended, whole', async () => {
+    const { home, target } = await setUp();
+    const client = await klient!.connect('owner');
+    const begins = writeBegins(home);
+    const write = client.call(
+      'fs.writeFile',
+      { path: 'data.txt', content: NEW, append: true },
+      { timeoutMs: 60_000 },
+    );
+    write.catch(() => {});
+    await begins;
+    klient!.child.kill('SIGKILL');
+    await klient!.exited;
+    const content = await readFile(target, 'utf8');
+    expect(content === OLD || content === OLD + NEW).toBe(true);
+  });
+
   it('chunked upload: an uncommitted upload never touches the file', async () => {
     const { target } = await setUp();
     const client = await klient!.connect('owner');

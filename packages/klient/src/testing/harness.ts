@@ -39,6 +39,22 @@ async function makeKeys(dir: string): Promise<Keys> {
   };
 }
 
+/** Connects clients to `url` with tokens of `keys`; `closeAll` closes every one it made. */
+function clientsOf(url: string, keys: Keys) {
+  const clients: RpcClient[] = [];
+  return {
+    connect: async (scope: Scope = 'owner') => {
+      const client = connect(url, await keys.token(scope), { reconnect: false });
+      clients.push(client);
+      await client.waitOpen(20_000);
+      return client;
+    },
+    closeAll: () => {
+      for (const client of clients.splice(0)) client.close();
+    },
+  };
+}
+
 export interface TestKlient extends Keys {
   klient: RunningKlient;
   config: KlientConfig;
@@ -70,21 +86,16 @@ export async function startTestKlient(overrides: Partial<KlientConfig> = {}): Pr
     ...overrides,
   };
   const klient = await startKlient(config);
-  const clients: RpcClient[] = [];
+  const clients = clientsOf(klient.url, keys);
   return {
     ...keys,
     klient,
     config,
     dir,
     home,
-    connect: async (scope = 'owner') => {
-      const client = connect(klient.url, await keys.token(scope), { reconnect: false });
-      clients.push(client);
-      await client.waitOpen(20_000);
-      return client;
-    },
+    connect: clients.connect,
     close: async () => {
-      for (const client of clients) client.close();
+      clients.closeAll();
       await klient.close();
       await rm(dir, { recursive: true, force: true });
     },
@@ -141,21 +152,16 @@ export async function spawnKlient(options: {
     });
     void exited.then(() => reject(new Error(`klient exited before listening:\n${log}`)));
   });
-  const clients: RpcClient[] = [];
+  const clients = clientsOf(url, keys);
   return {
     ...keys,
     child,
     url,
     home: options.home,
     exited,
-    connect: async (scope = 'owner') => {
-      const client = connect(url, await keys.token(scope), { reconnect: false });
-      clients.push(client);
-      await client.waitOpen(20_000);
-      return client;
-    },
+    connect: clients.connect,
     close: async () => {
-      for (const client of clients) client.close();
+      clients.closeAll();
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
     },

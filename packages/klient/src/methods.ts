@@ -20,7 +20,23 @@ export function klientMethods(ctx: KlientContext): HandlerMap {
   };
   const mapped: Record<string, Handler<never>> = {};
   for (const [name, handler] of Object.entries(methods) as Array<[string, Handler<never>]>) {
-    mapped[name] = (params, call) => mapErrors(async () => handler(params, call));
+    mapped[name] = async (params, call) => {
+      const started = performance.now();
+      const log = (code?: number) =>
+        ctx.log.debug(
+          { method: name, sub: call.principal.sub, ms: Math.round(performance.now() - started), code },
+          'call',
+        );
+      try {
+        const result = await mapErrors(async () => handler(params, call));
+        log();
+        return result;
+      } catch (err) {
+        // Params are never logged: they can hold file contents, env values and stdin.
+        log((err as { code?: number }).code);
+        throw err;
+      }
+    };
   }
   return mapped as HandlerMap;
 }

@@ -204,6 +204,28 @@ describe('TerminalManager: viewers', () => {
   });
 });
 
+describe('TerminalManager: shell start', () => {
+  it('starts bash without its rc files unless a login shell is asked for, with TERM=xterm-256color', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'kk-home-'));
+    writeFileSync(join(home, '.bashrc'), 'echo RC-WAS-READ\n');
+    writeFileSync(join(home, '.bash_profile'), 'echo PROFILE-WAS-READ\n');
+    const m = manager({ shell: '/bin/bash', home });
+    const run = async (login: boolean) => {
+      const s = m.create({ owner: 'alice', login, env: { HOME: home, PS1: '$ ' }, cols: 80, rows: 24 });
+      const sink = new RecordingSink();
+      const v = m.attach(s.id, sink, false);
+      m.input(s.id, v, 'echo "term=$TERM cwd=$PWD"; exit\r');
+      await sink.ended;
+      return sink.output();
+    };
+    const plain = await run(false);
+    expect(plain).toContain(`term=xterm-256color cwd=${home}`);
+    expect(plain).not.toContain('RC-WAS-READ');
+    expect(plain).not.toContain('PROFILE-WAS-READ');
+    expect(await run(true)).toContain('PROFILE-WAS-READ');
+  });
+});
+
 describe('TerminalManager: resize', () => {
   it('applies a burst of resizes once, with the last size, in order with the output', async () => {
     const m = manager();

@@ -4,7 +4,7 @@
  */
 import { CamelCasePlugin, Kysely, Migrator, sql } from 'kysely';
 import { BackendError } from '../errors.js';
-import { createDialect, type DialectKind } from './dialect.js';
+import { createDialect, type DialectKind, type DialectOptions } from './dialect.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
@@ -23,11 +23,7 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-export async function openConnection(options: {
-  dataDir: string;
-  databaseUrl?: string;
-  poolSize?: number;
-}): Promise<Connection> {
+export async function openConnection(options: DialectOptions): Promise<Connection> {
   const setup = createDialect(options);
   const db = new Kysely<Database>({ dialect: setup.dialect, plugins: [new CamelCasePlugin()] });
   try {

@@ -43,8 +43,11 @@ const pgTypes = {
       : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
 };
 
-function postgres(url: string, poolSize: number): DialectSetup {
+function postgres(url: string, poolSize: number, onPoolError: (err: Error) => void): DialectSetup {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
+  // An idle connection the server dropped (restart, failover) is an 'error' event; unhandled it
+  // would end the process. The pool discards that client and the next query opens a new one.
+  pool.on('error', onPoolError);
   const parsed = new URL(url);
   return {
     kind: 'postgres',
@@ -53,12 +56,16 @@ function postgres(url: string, poolSize: number): DialectSetup {
   };
 }
 
-export function createDialect(options: {
+export interface DialectOptions {
   dataDir: string;
   databaseUrl?: string;
   poolSize?: number;
-}): DialectSetup {
+  /** Told about connections PostgreSQL dropped while idle (they are replaced on demand). */
+  onPoolError?: (err: Error) => void;
+}
+
+export function createDialect(options: DialectOptions): DialectSetup {
   return options.databaseUrl
-    ? postgres(options.databaseUrl, options.poolSize ?? 10)
+    ? postgres(options.databaseUrl, options.poolSize ?? 10, options.onPoolError ?? (() => undefined))
     : sqlite(options.dataDir);
 }

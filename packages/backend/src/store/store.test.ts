@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Viewer } from '../access/viewer.js';
 import { BackendError } from '../errors.js';
@@ -136,4 +137,28 @@ describe.each(STORE_KINDS)('store on %s', (kind) => {
     await store.users.delete(owner.id, undefined, null);
     expect(await store.machines.get(m.id)).toBeUndefined();
   });
+
+  it.runIf(kind === 'postgres')(
+    'survives PostgreSQL dropping its idle connections, and says so in the log',
+    async () => {
+      let dropped!: () => void;
+      const warned = new Promise<void>((resolve) => {
+        dropped = resolve;
+      });
+      const opened = await harness.open({ logger: { warn: () => dropped() } });
+      await opened.store.users.create({ username: 'ada' }, null);
+      const admin = new pg.Client({ connectionString: opened.databaseUrl });
+      await admin.connect();
+      try {
+        await admin.query(
+          'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+        );
+      } finally {
+        await admin.end();
+      }
+      await warned;
+      expect(await opened.store.ping()).toBe(true);
+      expect((await opened.store.users.byUsername('ada'))?.username).toBe('ada');
+    },
+  );
 });

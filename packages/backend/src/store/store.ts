@@ -26,6 +26,8 @@ export interface StoreOptions {
   credentialOldKeys?: string[];
   /** PostgreSQL pool size; default 10. */
   poolSize?: number;
+  /** Where the store reports trouble it recovers from (a dropped PostgreSQL connection). */
+  logger?: { warn(obj: object, msg: string): void };
   /** A keyring to use instead of the one the options name (tests, rotation). */
   keyring?: Keyring;
 }
@@ -66,7 +68,11 @@ export type Store = ReturnType<typeof repos> & {
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  const conn = await openConnection(options);
+  const conn = await openConnection({
+    ...options,
+    onPoolError: (err) =>
+      options.logger?.warn({ err: err.message }, 'database connection dropped; it will be replaced'),
+  });
   const keyring = options.keyring ?? openKeyring(options);
   const r = repos(conn, keyring);
   const viewerOf = async (user: User): Promise<Viewer> => ({

@@ -5,6 +5,7 @@
  * can hang a job forever.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ProviderError } from './errors.js';
 
 export interface RetryOptions {
   /** Calls in all, the first included. */
@@ -99,5 +100,22 @@ export async function pollUntil<T>(
       throw new PollTimeoutError(`timed out after ${options.timeoutMs} ms waiting for ${what}`, last);
     }
     await sleep(options.intervalMs, undefined, { signal: options.signal });
+  }
+}
+
+/** `pollUntil` for a provider: a deadline that passes is a `transient` ProviderError (the cloud was slow). */
+export async function providerWait<T>(
+  provider: string,
+  read: () => Promise<T>,
+  done: (value: T) => boolean,
+  what: string,
+  options: PollOptions,
+): Promise<T> {
+  try {
+    return await pollUntil(read, done, what, options);
+  } catch (error) {
+    if (error instanceof PollTimeoutError)
+      throw new ProviderError(provider, 'transient', error.message, { cause: error });
+    throw error;
   }
 }

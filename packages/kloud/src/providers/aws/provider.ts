@@ -24,7 +24,7 @@ import type {
   ProviderState,
   TaggedInstance,
 } from '../provider.js';
-import { PollTimeoutError, pollUntil } from '../retry.js';
+import { providerWait } from '../retry.js';
 import { availableAws, resolveImage } from './available.js';
 import { bootstrapAws } from './bootstrap.js';
 import { Ec2Access } from './client.js';
@@ -274,23 +274,18 @@ export class AwsProvider implements Provider {
     return info;
   }
 
-  async #poll(
+  #poll(
     credential: ProviderCredential,
     instanceId: string,
     done: (state: ProviderState) => boolean,
     what: string,
   ): Promise<InstanceInfo> {
-    try {
-      return await pollUntil(
-        () => this.describe(credential, instanceId),
-        (info) => done(info.state),
-        `instance ${instanceId} ${what}`,
-        { intervalMs: this.#settings.pollIntervalMs, timeoutMs: this.#settings.waitTimeoutMs },
-      );
-    } catch (error) {
-      if (error instanceof PollTimeoutError)
-        throw new ProviderError('aws', 'transient', error.message, { cause: error });
-      throw error;
-    }
+    return providerWait(
+      'aws',
+      () => this.describe(credential, instanceId),
+      (info) => done(info.state),
+      `instance ${instanceId} ${what}`,
+      { intervalMs: this.#settings.pollIntervalMs, timeoutMs: this.#settings.waitTimeoutMs },
+    );
   }
 }

@@ -12,7 +12,7 @@ import type {
   ProviderCredential,
   TaggedInstance,
 } from '../provider.js';
-import { PollTimeoutError, pollUntil, withRetry } from '../retry.js';
+import { providerWait, withRetry } from '../retry.js';
 import { availableDo } from './available.js';
 import { type DoApiError, DoClient, doError, doErrorKind } from './client.js';
 import { type Droplet, dropletInfo, dropletRequest, kloudTag, taggedDroplet } from './droplets.js';
@@ -263,16 +263,10 @@ export class DigitalOceanProvider implements Provider {
     return this.#wait(() => this.describe(credential, instanceId), done, `droplet ${instanceId} ${what}`);
   }
 
-  async #wait<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
-    try {
-      return await pollUntil(read, done, what, {
-        intervalMs: this.#settings.pollIntervalMs,
-        timeoutMs: this.#settings.waitTimeoutMs,
-      });
-    } catch (error) {
-      if (error instanceof PollTimeoutError)
-        throw new ProviderError('digitalocean', 'transient', error.message, { cause: error });
-      throw error;
-    }
+  #wait<T>(read: () => Promise<T>, done: (value: T) => boolean, what: string): Promise<T> {
+    return providerWait('digitalocean', read, done, what, {
+      intervalMs: this.#settings.pollIntervalMs,
+      timeoutMs: this.#settings.waitTimeoutMs,
+    });
   }
 }

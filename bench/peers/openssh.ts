@@ -94,6 +94,10 @@ export async function startOpenSsh(): Promise<OpenSsh> {
   const config = join(dir, 'sshd_config');
   await writeFile(config, sshdConfig(dir, port));
   const child = spawn(sshdPath, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // A bench that dies must not leave sshd listening (its master connection ends with it).
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  child.once('exit', () => process.off('exit', killOnExit));
   await waitListening(child);
 
   const user = userInfo().username;

@@ -77,7 +77,15 @@ export async function startKlientProcess(options: KlientProcessOptions): Promise
     env: options.env,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A test or bench that dies must not leave its Klient running.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      process.off('exit', killOnExit);
+      resolve(code);
+    }),
+  );
   const lines: string[] = [];
   let url: string;
   try {

@@ -121,4 +121,39 @@ describe.each(STORE_KINDS)('leases, jobs and events on %s', (kind) => {
     expect(later.map((e) => e.message)).toEqual(['waiting for klient', 'running']);
     expect(await store.events.list({ eventId: `build-${m.id}`, limit: 1 })).toHaveLength(1);
   });
+
+  it.runIf(kind === 'postgres')(
+    'shares leases and jobs between two processes’ stores without overlap',
+    async () => {
+      const first = await machine();
+      const second = await harness.reopen(first);
+      const { machine: m } = first;
+      const leases = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 ? first.store : second).leases.acquire(m.id, `kloud-${i}`, 60_000),
+        ),
+      );
+      expect(leases.filter(Boolean)).toHaveLength(1);
+      for (let i = 0; i < 30; i++) await first.store.jobs.enqueue({ kind: 'build', machineId: m.id });
+      const seen: string[] = [];
+      const worker = async (store: typeof second, name: string) => {
+        for (
+          let job = await store.jobs.claim(name, 60_000);
+          job;
+          job = await store.jobs.claim(name, 60_000)
+        ) {
+          seen.push(job.id);
+          await store.jobs.complete(job.id, name);
+        }
+      };
+      await Promise.all([
+        worker(first.store, 'a1'),
+        worker(first.store, 'a2'),
+        worker(second, 'b1'),
+        worker(second, 'b2'),
+      ]);
+      expect(seen).toHaveLength(30);
+      expect(new Set(seen).size).toBe(30);
+    },
+  );
 });

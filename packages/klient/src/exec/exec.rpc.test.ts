@@ -221,6 +221,19 @@ describe('exec.start, write, kill, list', () => {
     expect(await stdout.done).toMatchObject({ exitCode: null, signal: 'SIGKILL' });
   });
 
+  it('kills an exec.run whose caller went away', async () => {
+    const other = await t.connect('owner');
+    const pidFile = join(t.dir, 'run.pid');
+    other.call('exec.run', { command: `echo $$ > ${pidFile}; exec sleep 300` }).catch(() => {});
+    await expect.poll(() => readFile(pidFile, 'utf8').catch(() => ''), { timeout: 10_000 }).toMatch(/\d+/);
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    await expect
+      .poll(() => readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => ''), { timeout: 10_000 })
+      .toContain('sleep');
+    other.close();
+    await expect.poll(() => alive(pid), { timeout: 20_000 }).toBe(false);
+  });
+
   it('terminates the processes of a connection when it closes', async () => {
     const other = await t.connect('owner');
     const started = await other.call('exec.start', { argv: ['sleep', '300'] });

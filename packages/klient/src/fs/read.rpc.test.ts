@@ -1,5 +1,5 @@
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RpcClient } from '@kk/protocol/client/client.js';
 import { ErrorCode } from '@kk/protocol/errors.js';
@@ -122,6 +122,19 @@ describe('fs.readFile', () => {
     }
     expect(Buffer.concat(chunks).equals(bytes)).toBe(true);
     expect(await reader.done).toEqual({ bytes: bytes.length, hash: hashBytes(bytes) });
+  });
+
+  it('stops reading and closes the file when the reader cancels', async () => {
+    await writeFile(join(t.home, 'cancel.bin'), Buffer.alloc(8 * 1024 * 1024, 1));
+    const openFiles = async () => (await readdir('/proc/self/fd')).length;
+    const before = await openFiles();
+    // Its own connection: data already in flight when the cancel is sent must not hold up others.
+    const c = await t.connect('readonly');
+    const result = await c.call('fs.readFile', { path: 'cancel.bin', stream: true });
+    const reader = c.openReader(result.streamId!);
+    for await (const _ of reader) break; // one chunk, then cancel
+    await expect(reader.done).rejects.toMatchObject({ code: ErrorCode.Cancelled });
+    await expect.poll(openFiles, { timeout: 20_000 }).toBeLessThanOrEqual(before);
   });
 
   it('refuses bad input clearly', async () => {

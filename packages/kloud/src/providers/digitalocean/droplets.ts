@@ -1,9 +1,9 @@
 /**
  * Droplets as Kloud sees them: DO's status mapped to Kloud's states, the facts kept in
  * Machine.meta, and the tags that mark a droplet as Kloud's. DO tags allow letters, digits,
- * `:`, `-` and `_` (up to 255), so ids are carried as they are when they fit and hashed when not.
+ * `:`, `-` and `_` (up to 255): other characters (and `_` itself) are written `_hh` (hex
+ * UTF-8 bytes), which reads back exactly, so listTagged returns the real machine id.
  */
-import { createHash } from 'node:crypto';
 import { checkUserDataSize } from '../../cloudinit/limits.js';
 import { ProviderError } from '../errors.js';
 import type { InstanceInfo, MachineSpec, ProviderState, TaggedInstance } from '../provider.js';
@@ -29,10 +29,36 @@ export const kloudTag = 'kloud';
 const machinePrefix = 'kloud-machine-';
 const tokenPrefix = 'kloud-token-';
 
+/** A value as tag text: `_` and anything DO refuses become `_hh` per UTF-8 byte. */
+export function tagEncode(value: string): string {
+  return [...Buffer.from(value, 'utf8')]
+    .map((b) =>
+      /[A-Za-z0-9:-]/.test(String.fromCharCode(b)) && b < 0x80
+        ? String.fromCharCode(b)
+        : `_${b.toString(16).padStart(2, '0')}`,
+    )
+    .join('');
+}
+
+export function tagDecode(text: string): string {
+  return Buffer.from(
+    text.replace(/_([0-9a-f]{2})|./gs, (m, hex: string | undefined) =>
+      hex ? String.fromCharCode(Number.parseInt(hex, 16)) : m,
+    ),
+    'latin1',
+  ).toString('utf8');
+}
+
 function tagSafe(value: string): string {
-  return /^[A-Za-z0-9:_-]{1,200}$/.test(value)
-    ? value
-    : `h${createHash('sha256').update(value).digest('hex').slice(0, 40)}`;
+  const encoded = tagEncode(value);
+  if (encoded.length > 200) {
+    throw new ProviderError(
+      'digitalocean',
+      'internal',
+      `id ${JSON.stringify(value.slice(0, 40))}… is too long for a DigitalOcean tag`,
+    );
+  }
+  return encoded;
 }
 
 export function machineTag(machineId: string): string {
@@ -51,7 +77,12 @@ export function dropletName(label: string, machineId: string): string {
     .replace(/[^a-z0-9.-]+/g, '-')
     .replace(/^[-.]+|[-.]+$/g, '')
     .slice(0, 63);
-  return name === '' ? `kloud-${tagSafe(machineId).toLowerCase().slice(0, 50)}` : name;
+  return name === ''
+    ? `kloud-${machineId
+        .toLowerCase()
+        .replace(/[^a-z0-9-]+/g, '-')
+        .slice(0, 50)}`
+    : name;
 }
 
 const states: Record<string, ProviderState> = {
@@ -90,7 +121,10 @@ export function dropletInfo(droplet: Droplet): InstanceInfo {
 
 export function taggedDroplet(droplet: Droplet): TaggedInstance {
   const tag = droplet.tags?.find((t) => t.startsWith(machinePrefix));
-  return { ...dropletInfo(droplet), ...(tag ? { machineId: tag.slice(machinePrefix.length) } : {}) };
+  return {
+    ...dropletInfo(droplet),
+    ...(tag ? { machineId: tagDecode(tag.slice(machinePrefix.length)) } : {}),
+  };
 }
 
 /** DO's limit on user data. */

@@ -127,9 +127,9 @@ describe('fs.readFile', () => {
   it('stops reading and closes the file when the reader cancels', async () => {
     await writeFile(join(t.home, 'cancel.bin'), Buffer.alloc(8 * 1024 * 1024, 1));
     const openFiles = async () => (await readdir('/proc/self/fd')).length;
-    const before = await openFiles();
     // Its own connection: data already in flight when the cancel is sent must not hold up others.
     const c = await t.connect('readonly');
+    const before = await openFiles();
     const result = await c.call('fs.readFile', { path: 'cancel.bin', stream: true });
     const reader = c.openReader(result.streamId!);
     for await (const _ of reader) break; // one chunk, then cancel

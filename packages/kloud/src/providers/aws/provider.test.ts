@@ -153,9 +153,21 @@ describe('aws machine lifecycle', () => {
     const s = spec();
     const first = await aws.create(ready, s, '#!/bin/sh\n');
     const count = server.world.instances.size;
-    const again = await aws.create(ready, s, '#!/bin/sh\n');
-    expect(again.instanceId).toBe(first.instanceId);
+    const runs = server.callsTo('RunInstances').length;
+    // Resumed after a newer Debian image appeared: still the same instance, and no second RunInstances.
+    server.world.images.push({
+      ...server.world.images[1]!,
+      imageId: 'ami-0d1a0000000000009',
+      creationDate: '2026-01-01T00:00:00.000Z',
+    });
+    try {
+      const again = await aws.create(ready, s, '#!/bin/sh\n');
+      expect(again.instanceId).toBe(first.instanceId);
+    } finally {
+      server.world.images.pop();
+    }
     expect(server.world.instances.size).toBe(count);
+    expect(server.callsTo('RunInstances').length).toBe(runs);
   });
 
   it('stops, starts, restarts and destroys, reporting the real state each time', async () => {

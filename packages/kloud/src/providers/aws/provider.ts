@@ -70,6 +70,10 @@ export class AwsProvider implements Provider {
       );
     }
     this.#checkSpec(spec, secret.region, userData);
+    // A create resumed after a crash finds its instance by token before resolving the image
+    // again: a newer "newest Debian" since then would make EC2 refuse the token as mismatched.
+    const earlier = await this.#byClientToken(credential, spec.idempotencyToken);
+    if (earlier) return this.#waitFor(credential, earlier, 'Running', ['Starting']);
     const imageId = await resolveImage(this.#access, this.#settings, credential, spec.image);
     const tags = instanceTags(spec.machineId, spec.label);
     const out = await this.#access.call(credential, `create machine ${spec.machineId}`, (ec2) =>
@@ -215,6 +219,14 @@ export class AwsProvider implements Provider {
       );
     }
     checkUserDataSize('aws', 'EC2', userData, maxUserDataBytes);
+  }
+
+  async #byClientToken(credential: ProviderCredential, token: string): Promise<string | undefined> {
+    const out = await this.#access.call(credential, 'look for an earlier create', (ec2) =>
+      ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'client-token', Values: [token] }] })),
+    );
+    return out.Reservations?.flatMap((r) => r.Instances ?? []).find((i) => i.State?.Name !== 'terminated')
+      ?.InstanceId;
   }
 
   /** Start or stop: nothing to do when already there; else send the call and wait for `target`. */

@@ -124,6 +124,7 @@ function describeInstances(world: Ec2World, p: QueryParams): Body {
     for (const [name, values] of filters) {
       if (name === 'tag-key' && !values.some((v) => i.tags.has(v))) return false;
       if (name === 'instance-state-name' && !values.includes(i.state)) return false;
+      if (name === 'client-token' && !values.includes(i.clientToken ?? '\0')) return false;
       if (name.startsWith('tag:') && !values.includes(i.tags.get(name.slice(4)) ?? '\0')) return false;
     }
     return true;

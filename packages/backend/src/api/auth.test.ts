@@ -90,6 +90,9 @@ describe('authentication', () => {
     const badField = await w.call(w.admin, 'POST', '/api/v1/groups', { slug: 'Not A Slug' });
     expect(badField.status).toBe(400);
     expect(badField.body.error.details[0]).toMatchObject({ in: 'body', path: 'slug' });
+    const unknownField = await w.call(w.admin, 'POST', '/api/v1/groups', { slug: 'ok', colour: 'red' });
+    expect(unknownField.status).toBe(400);
+    expect(unknownField.body.error.message).toContain('colour');
     const badId = await w.call(w.admin, 'GET', '/api/v1/groups/123');
     expect(badId.status).toBe(400);
     const huge = await w.call(w.admin, 'POST', '/api/v1/stack-templates', {

@@ -65,8 +65,13 @@ function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: strin
 export function defineRoute<P, Q, B>(
   app: FastifyInstance,
   registry: RouteRegistry,
-  spec: RouteSpec<P, Q, B>,
+  declared: RouteSpec<P, Q, B>,
 ): void {
+  // A body field the route does not know is a mistake the caller should hear about, not a no-op.
+  const spec =
+    declared.body instanceof z.ZodObject
+      ? { ...declared, body: declared.body.strict() as z.ZodType<B> }
+      : declared;
   registry.routes.push(spec as RouteSpec);
   app.route({
     method: spec.method,

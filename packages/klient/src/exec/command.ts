@@ -2,6 +2,7 @@ import type { SpawnOptions } from 'node:child_process';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
+import { inheritedEnvironment } from '../environment.js';
 import { errnoOf, errors } from '../errors.js';
 import { resolvePath } from '../fs/paths.js';
 
@@ -35,7 +36,7 @@ export async function prepareCommand(spec: CommandSpec, home: string): Promise<P
     if (errnoOf(err) === 'ENOENT') throw errors.notFound(`cwd ${cwd}: no such directory`, { path: cwd });
     throw err;
   }
-  const env = spec.clearEnv ? { ...spec.env } : { ...inheritedEnv(), ...spec.env };
+  const env = spec.clearEnv ? { ...spec.env } : { ...inheritedEnvironment(), ...spec.env };
   const [file, args] = spec.argv
     ? [await findProgram(spec.argv[0]!, env.PATH, cwd), spec.argv.slice(1)]
     : ['/bin/sh', ['-c', spec.command!]];
@@ -45,14 +46,6 @@ export async function prepareCommand(spec: CommandSpec, home: string): Promise<P
     options: { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], argv0: spec.argv?.[0] },
     display: spec.argv ? { argv: spec.argv, cwd } : { command: spec.command, cwd },
   };
-}
-
-/**
- * Klient's own environment minus its settings (KLIENT_*): they are Klient's configuration,
- * not the user's, and may name credentials such as the kite.key.
- */
-function inheritedEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('KLIENT_')));
 }
 
 /**

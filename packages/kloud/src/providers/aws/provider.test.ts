@@ -289,6 +289,15 @@ describe('aws errors', () => {
     expect(available.regions.length).toBeGreaterThan(0);
   });
 
+  it('reports an endpoint that refuses connections as transient, after retrying', async () => {
+    const closed = await startEc2Server();
+    const url = closed.url;
+    await closed.close();
+    const error = await rejection(provider({ endpoint: url }).validate(credential()));
+    expect(error.kind).toBe('transient');
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
   it('times out for good as a transient error', async () => {
     const patient = provider({
       requestTimeoutMs: 1_000,

@@ -46,6 +46,16 @@ describe('DoClient', () => {
     expect(delays).toEqual([1_000]);
   });
 
+  it('reports a server that refuses connections as transient', async () => {
+    const gone = await startDoServer();
+    await gone.close();
+    const error = await client({ baseUrl: gone.url })
+      .request('GET', '/v2/account')
+      .catch((e: unknown) => e);
+    expect((error as DoApiError).id).toBe('ECONNREFUSED');
+    expect(doErrorKind(error)).toBe('transient');
+  });
+
   it('does not retry what retrying cannot fix', async () => {
     const before = api.requests.length;
     const error = await client({ token: 'dop_v1_wrong_token' })

@@ -68,7 +68,7 @@ describe('TerminalManager: reattach rebuilds the screen from the model', () => {
   });
 
   it('attaching while output pours out loses and repeats nothing between the screen and the stream', async () => {
-    const m = manager();
+    const m = manager({ scrollback: 5000 });
     // All of it fits in the scrollback (5000 lines), so comparing buffers compares everything.
     const s = m.create({ owner: 'alice', args: ['-c', 'seq 1 4000; exit 0'], cols: 80, rows: 24 });
     const watcher = new RecordingSink();

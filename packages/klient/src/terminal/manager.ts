@@ -34,7 +34,8 @@ export interface TerminalManagerOptions {
 export const terminalDefaults: Omit<TerminalManagerOptions, 'shell' | 'home' | 'onInput' | 'log'> = {
   idleReapMs: 12 * 60 * 60 * 1000,
   maxSessionsPerUser: 16,
-  scrollback: 5000,
+  // tmux's default history; a 120-column line costs ~1.4 KB in the model and is sent on attach.
+  scrollback: 2000,
   resizeCoalesceMs: 30,
   modelBacklogChars: 256 * 1024,
   killGraceMs: 5000,

@@ -222,32 +222,40 @@ async function sshCat(ssh: OpenSsh, line: string): Promise<number> {
 
 async function benchOutput(client: RpcClient, ssh: OpenSsh): Promise<BenchRow[]> {
   const size = 64 * MiB;
+  const mib = size / MiB;
   const file = join(ssh.dir, 'terminal-text');
   await makeTextFile(file, size);
   try {
     const line = `printf ${ready}; read go; cat ${file}; printf ${done}; exec sleep 60`;
-    const klient = await klientTerm(client, line);
-    const klientSeconds = await catThrough(klient);
-    const local = await catThrough(localTerm(line));
-    const sshSeconds = await sshCat(ssh, line);
-    const mib = size / MiB;
-    const note = `cat of ${mib} MiB of text to an attached viewer (PTY turns \\n into \\r\\n)${klient.watch.resets ? `; Klient sent ${klient.watch.resets} screen resets (viewer fell behind)` : ''}`;
+    const seconds = { klient: [] as number[], local: [] as number[], ssh: [] as number[] };
+    let resets = 0;
+    // Two rounds, the three sides in turn; the best of each (the least disturbed run).
+    for (let round = 0; round < 2; round++) {
+      const klient = await klientTerm(client, line);
+      seconds.klient.push(await catThrough(klient));
+      resets += klient.watch.resets;
+      seconds.local.push(await catThrough(localTerm(line)));
+      seconds.ssh.push(await sshCat(ssh, line));
+    }
+    const value = mib / Math.min(...seconds.klient);
+    const note = `best of 2; cat of ${mib} MiB of text to an attached viewer (the PTY turns \\n into \\r\\n)${resets ? `; Klient sent ${resets} screen resets (viewer fell behind)` : ''}`;
+    const figure = `terminal output, cat ${mib} MiB`;
     return [
       {
-        figure: `terminal output, cat ${mib} MiB`,
-        value: mib / klientSeconds,
+        figure,
+        value,
         unit: 'MiB/s',
         peer: 'node-pty in-process',
-        peerValue: mib / local,
+        peerValue: mib / Math.min(...seconds.local),
         better: 'higher',
         note,
       },
       {
-        figure: `terminal output, cat ${mib} MiB`,
-        value: mib / klientSeconds,
+        figure,
+        value,
         unit: 'MiB/s',
         peer: 'ssh -tt',
-        peerValue: mib / sshSeconds,
+        peerValue: mib / Math.min(...seconds.ssh),
         better: 'higher',
         note,
       },

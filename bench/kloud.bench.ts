@@ -9,7 +9,7 @@
  *   Goal (issue [4/7]): tunnel p50 ≤ 1.5× direct.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -47,12 +47,14 @@ async function startKloud(dir: string): Promise<{ child: ChildProcess; url: stri
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
       out += d;
-      const m = /Kloud is running at (\S+)/.exec(out);
+      const m = /Kloud is running at (\S+)\n/.exec(out);
       if (m) resolve(m[1]!);
     });
     child.once('exit', (code) => reject(new Error(`kloud exited with ${code}`)));
   });
-  return { child, url, token: readFileSync(join(dir, 'admin-token'), 'utf8').trim() };
+  const token = /Admin token: (\S+)/.exec(out)?.[1];
+  if (!token) throw new Error('kloud printed no admin token');
+  return { child, url, token };
 }
 
 export async function run(): Promise<BenchRow[]> {
@@ -67,6 +69,7 @@ export async function run(): Promise<BenchRow[]> {
       },
       body: body ? JSON.stringify(body) : undefined,
     });
+    // biome-ignore lint/suspicious/noExplicitAny: JSON answers, read field by field below
     return (await res.json()) as Record<string, any>;
   };
   const store = await openStore({ dataDir: dir });

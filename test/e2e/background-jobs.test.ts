@@ -37,7 +37,7 @@ async function built(machineYaml = 'provider: local', meta: Record<string, unkno
 const dirOf = (m: Json): string => (m.meta.provider as Json).directory;
 const state = async (id: string) => (await t.api('GET', `/api/v1/machines/${id}/state`)).body;
 const messages = async (id: string) =>
-  (await t.api('GET', `/api/v1/machines/${id}/events`)).body.events.map((e: Json) => e.message);
+  (await t.api('GET', `/api/v1/machines/${id}/events?limit=1000`)).body.items.map((e: Json) => e.message);
 
 describe('background jobs', () => {
   it('reconciles: a dead Klient reads Stopped, a vanished instance Unknown, an unknown instance is reported', async () => {

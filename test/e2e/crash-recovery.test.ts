@@ -5,7 +5,7 @@
  * over and resumed (the Klient it started reconnects by itself; create is idempotent, so no
  * second instance appears), and the machine ends Running with exactly one instance.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { openStore } from '@kk/backend/store/store.js';
@@ -34,7 +34,7 @@ describe('Kloud killed with SIGKILL during a build', () => {
   it('resumes the build after a restart: not stuck, one instance, Klient back online', async () => {
     const port = await freePort();
     current = await spawnKloud(dir, port);
-    const token = readFileSync(join(dir, 'admin-token'), 'utf8').trim();
+    const token = current.token!;
     const api = apiClient(() => current!.url, token);
 
     // Set up the machine record the way stack apply would (the API for templates is the backend's).

@@ -10,11 +10,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { bootstrapAdmin } from '@kk/backend/bootstrap.js';
 import { pino } from 'pino';
 import { loadKloudConfig } from '../../packages/kloud/src/config.js';
 import { type Kloud, startKloud } from '../../packages/kloud/src/kloud.js';
 import { processesIn, terminate } from '../../packages/kloud/src/providers/local/processes.js';
-import { bootstrapAdmin } from '../../packages/kloud/src/server/bootstrap.js';
 
 export const repo = join(import.meta.dirname, '..', '..');
 
@@ -105,9 +105,10 @@ export async function startTestKloud(flags: Record<string, string> = {}): Promis
     'data-dir': dir,
   });
   const kloud = await startKloud(config, { log: pino({ level: process.env.KLOUD_TEST_LOG ?? 'silent' }) });
-  const boot = await bootstrapAdmin(kloud.store, dir);
-  const token = boot.token ?? readFileSync(boot.tokenFile, 'utf8').trim();
-  const admin = (await kloud.store.users.byUsername('admin'))!;
+  const boot = await bootstrapAdmin(kloud.store);
+  if (!boot) throw new Error(`${dir} already has users; give a fresh data directory`);
+  const token = boot.token;
+  const admin = boot.user;
   return {
     kloud,
     dir,
@@ -154,10 +155,12 @@ export async function spawnKloud(
   const url = await new Promise<string>((resolve, reject) => {
     child.stdout!.on('data', (d) => {
       out += d;
-      const m = /Kloud is running at (\S+)/.exec(out);
+      // One write: the URL, then the admin token on a first start only.
+      const m = /Kloud is running at (\S+)\n/.exec(out);
       if (m) resolve(m[1]!);
     });
     child.once('exit', (code) => reject(new Error(`kloud exited with ${code}: ${err.slice(-2000)}`)));
   });
-  return { child, url };
+  const token = /Admin token: (\S+)/.exec(out)?.[1];
+  return { child, url, token };
 }

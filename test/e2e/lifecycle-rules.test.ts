@@ -25,7 +25,9 @@ afterAll(async () => {
 
 /** A machine record with the spec of a one-machine template (what stack apply would create). */
 async function newMachine(machineYaml = 'provider: local'): Promise<string> {
-  const [spec] = resolveStack(parseTemplate(`machines:\n  m:\n    ${machineYaml.replaceAll('\n', '\n    ')}\n`));
+  const [spec] = resolveStack(
+    parseTemplate(`machines:\n  m:\n    ${machineYaml.replaceAll('\n', '\n    ')}\n`),
+  );
   const m = await t.kloud.store.machines.create(
     { provider: 'local', label: `m-${Math.random().toString(36).slice(2, 8)}`, meta: { spec } },
     { id: t.adminId, username: 'admin' },
@@ -48,8 +50,8 @@ describe('lifecycle rules', () => {
     const stop = await call(id, 'stop');
     expect(stop.status).toBe(409);
     expect(stop.body.error).toMatchObject({
-      code: 'InvalidState',
-      details: { state: 'NotInitialized', allowed: ['build', 'destroy'] },
+      code: 'conflict',
+      details: { reason: 'invalid_state', state: 'NotInitialized', allowed: ['build', 'destroy'] },
     });
     expect(stop.body.error.message).toContain('it is NotInitialized; allowed: build, destroy');
     expect((await call('01a2000000000000000000000000', 'build')).status).toBe(404);
@@ -64,7 +66,11 @@ describe('lifecycle rules', () => {
     expect([a.status, b.status].sort()).toEqual([202, 409]);
     const accepted = a.status === 202 ? a : b;
     const refused = a.status === 202 ? b : a;
-    expect(refused.body.error.details).toMatchObject({ state: 'Building', allowed: [] });
+    expect(refused.body.error.details).toMatchObject({
+      reason: 'invalid_state',
+      state: 'Building',
+      allowed: [],
+    });
     const busy = await call(id, 'destroy');
     expect(busy.status).toBe(409);
     expect((await settle(id, accepted.body.eventId)).state).toBe('Running');
@@ -76,19 +82,26 @@ describe('lifecycle rules', () => {
   });
 
   it('rolls a failed build back to its previous state, keeping the reason and leaving nothing', async () => {
-    const id = await newMachine('provider: local\nprovisioners:\n  - name: broken\n    run: echo no disk >&2; exit 3');
+    const id = await newMachine(
+      'provider: local\nprovisioners:\n  - name: broken\n    run: echo no disk >&2; exit 3',
+    );
     const build = await call(id, 'build');
     const state = await settle(id, build.body.eventId);
     expect(state.state).toBe('NotInitialized');
     expect(state.stateReason).toBe('build failed: provisioner broken failed with exit code 3: no disk');
     const events = (await t.api('GET', `/api/v1/events/${build.body.eventId}`)).body.events;
-    expect(events.at(-1)).toMatchObject({ status: 'failed', error: 'provisioner broken failed with exit code 3: no disk' });
+    expect(events.at(-1)).toMatchObject({
+      status: 'failed',
+      error: 'provisioner broken failed with exit code 3: no disk',
+    });
     const machines = join(t.dir, 'machines');
     expect(readdirSync(machines).filter((d) => d.includes(id))).toEqual([]);
   });
 
   it('keeps the instance of a failed build when the stack says keep', async () => {
-    const id = await newMachine('provider: local\non_build_failure: keep\nprovisioners:\n  - name: broken\n    run: exit 5');
+    const id = await newMachine(
+      'provider: local\non_build_failure: keep\nprovisioners:\n  - name: broken\n    run: exit 5',
+    );
     const state = await settle(id, (await call(id, 'build')).body.eventId);
     expect(state.state).toBe('Running');
     expect(state.stateReason).toContain('kept for inspection');
@@ -100,10 +113,14 @@ describe('lifecycle rules', () => {
     const id = await newMachine();
     expect((await settle(id, (await call(id, 'build')).body.eventId)).online).toBe(true);
     const machine = (await t.kloud.store.machines.get(id))!;
-    const pid = (await readPid(join(String(machine.meta.provider && (machine.meta.provider as Json).directory), 'etc', 'klient.pid')))!;
+    const pid = (await readPid(
+      join(String(machine.meta.provider && (machine.meta.provider as Json).directory), 'etc', 'klient.pid'),
+    ))!;
     process.kill(pid, 'SIGSTOP');
     try {
-      await waitFor('machine offline', async () => ((await t.api('GET', `/api/v1/machines/${id}/state`)).body.online ? undefined : true));
+      await waitFor('machine offline', async () =>
+        (await t.api('GET', `/api/v1/machines/${id}/state`)).body.online ? undefined : true,
+      );
     } finally {
       process.kill(pid, 'SIGCONT');
     }
@@ -122,7 +139,10 @@ describe('lifecycle rules', () => {
     const bobToken = (await t.kloud.store.tokens.create(bob.id, { name: 't' }, null)).token;
     expect((await t.api('POST', `/api/v1/machines/${id}/token`, {}, bobToken)).status).toBe(404);
 
-    const share = await t.api('PUT', `/api/v1/machines/${id}/shares/${bob.id}`, { readonly: true, permanent: true });
+    const share = await t.api('PUT', `/api/v1/machines/${id}/users/${bob.id}`, {
+      readonly: true,
+      permanent: true,
+    });
     expect(share.status).toBe(200);
     const grant = await t.api('POST', `/api/v1/machines/${id}/token`, {}, bobToken);
     expect(grant.body.scope).toBe('readonly');
@@ -135,8 +155,8 @@ describe('lifecycle rules', () => {
     expect((await client.call('klient.ping', {})).pong).toBe(true);
     await expect(client.call('exec.run', { command: 'true' })).rejects.toMatchObject({ code: 4003 });
 
-    const unshare = await t.api('DELETE', `/api/v1/machines/${id}/shares/${bob.id}`);
-    expect(unshare.body).toEqual({ closedConnections: 1 });
+    const unshare = await t.api('DELETE', `/api/v1/machines/${id}/users/${bob.id}`);
+    expect(unshare.status).toBe(204);
     await waitFor('bob disconnected', async () => (closed ? true : undefined));
     client.close();
     expect((await t.api('POST', `/api/v1/machines/${id}/token`, {}, bobToken)).status).toBe(404);

@@ -141,4 +141,38 @@ describe('a stack on the local provider, end to end', () => {
       await t.kloud.providers.get('local')!.listTagged({ id: 'local', provider: 'local', secret: {} }),
     ).toEqual([]);
   }, 180_000);
+
+  it('builds a machine created through the REST API from its meta and stored provisioners', async () => {
+    const provisioner = await t.api('POST', '/api/v1/provisioners', {
+      name: 'hello',
+      content: 'echo "hi from $KLOUD_MACHINE_LABEL" > hi.txt',
+    });
+    expect(provisioner.status).toBe(201);
+    const created = await t.api('POST', '/api/v1/machines', {
+      provider: 'local',
+      label: 'rest-made',
+      provisioners: [provisioner.body.id],
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const build = await t.api('POST', `/api/v1/machines/${id}/build`);
+    expect(build.status).toBe(202);
+    expect(await settledMachine(id, build.body.eventId)).toMatchObject({ state: 'Running', online: true });
+    const grant = (
+      await t.api('POST', `/api/v1/machines/${id}/token`, { scope: 'user', expiresInSeconds: 60 })
+    ).body;
+    const client = connect(grant.url, grant.token, { reconnect: false });
+    try {
+      expect((await client.call('exec.run', { command: 'cat hi.txt' })).stdout).toBe('hi from rest-made\n');
+    } finally {
+      client.close();
+    }
+    const destroy = await t.api('POST', `/api/v1/machines/${id}/destroy`);
+    expect(await settledMachine(id, destroy.body.eventId)).toMatchObject({
+      state: 'Terminated',
+      online: false,
+    });
+    const left = await t.kloud.providers.get('local')!.listTagged({ id: 'local', provider: 'local', secret: {} });
+    expect(left.filter((i) => i.machineId === id)).toEqual([]);
+  }, 120_000);
 });

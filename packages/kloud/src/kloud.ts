@@ -6,15 +6,20 @@
  */
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
+import { resolveBearer } from '@kk/backend/api/auth.js';
+import { buildApi } from '@kk/backend/api/server.js';
+import { BackendError } from '@kk/backend/errors.js';
 import { openStore, type Store } from '@kk/backend/store/store.js';
+import { errors } from '@kk/protocol/errors.js';
 import { keyResolver, RpcEndpoint } from '@kk/protocol/node.js';
 import type { KeySet } from '@kk/protocol/tokens/index.js';
-import Fastify, { type FastifyInstance } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { kloudRoutes, type RouteDeps } from './api/routes.js';
+import { closeConnectionsOnUnshare } from './api/share-hooks.js';
 import type { KloudConfig } from './config.js';
 import { type KlientArtifact, resolveKlientArtifact } from './download/klient-artifact.js';
-import { KloudError, kloudErrors } from './errors.js';
+import { kloudErrors } from './errors.js';
 import { BackgroundJobs } from './jobs/background.js';
 import { stopIdleMachines } from './jobs/idle.js';
 import { reconcile } from './jobs/reconcile.js';
@@ -29,8 +34,6 @@ import { LocalProvider } from './providers/local/local-provider.js';
 import type { Provider } from './providers/provider.js';
 import { Registry } from './registry/registry.js';
 import { kloudRpcMethods } from './rpc/methods.js';
-import { viewerFromToken } from './server/auth.js';
-import { errorReply } from './server/error-reply.js';
 import { routeUpgrades } from './server/upgrades.js';
 import { StackService } from './stacks/service.js';
 import { Tunnel } from './tunnel/tunnel.js';
@@ -69,21 +72,12 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   log.info({ kind: artifactNow.kind, sha256: artifactNow.sha256 }, 'klient download ready');
   const artifact = () => artifactNow;
 
-  const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
+  const { app, registry: api } = buildApi({ store, logger: log.child({ component: 'api' }) });
   // Routes are registered before listening (fastify's rule) but the services need the URL,
   // known only once the port is bound: the routes read their dependencies at request time.
   const routeDeps = {} as RouteDeps;
-  app.setErrorHandler((err, _req, reply) => errorReply(err, reply, log));
-  // `curl -X POST -H 'content-type: application/json'` with no body is an empty request, not an error.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    if (body === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(kloudErrors.invalid('request body is not valid JSON'), undefined);
-    }
-  });
-  await app.register(async (scope) => kloudRoutes(scope, routeDeps));
+  kloudRoutes(app, api, routeDeps);
+  closeConnectionsOnUnshare(app, store, () => routeDeps.tunnel);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address() as import('node:net').AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
@@ -132,7 +126,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
       maxAttempts: 3,
     },
   });
-  const machines = new MachineService({ store, lifecycle, registry, tunnel, events, keys, issuer: url });
+  const machines = new MachineService({ store, lifecycle, registry, events, keys, issuer: url });
   const pool = new WarmPool({ store, lifecycle, log });
   const stacks = new StackService({
     store,
@@ -147,17 +141,17 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   const rpc = new RpcEndpoint({
     authenticate: async (token) => {
       try {
-        const viewer = await viewerFromToken(store, token);
-        return { sub: viewer.id, scope: 'owner' };
+        const { user } = await resolveBearer(store, token ? `Bearer ${token}` : undefined);
+        return { sub: user.id, scope: 'owner' };
       } catch (err) {
-        throw err instanceof KloudError ? err.toRpcError() : err;
+        throw err instanceof BackendError ? errors.unauthenticated(err.message) : err;
       }
     },
     methods: kloudRpcMethods({ store, machines, stacks }),
     onInternalError: (method, err) => log.error({ err, method }, 'kloud rpc method failed'),
   });
 
-  Object.assign(routeDeps, { store, machines, stacks, keys, artifact } satisfies RouteDeps);
+  Object.assign(routeDeps, { machines, stacks, keys, artifact, tunnel } satisfies RouteDeps);
   routeUpgrades(app.server, { registry, tunnel, rpc, log });
 
   const jobs = new BackgroundJobs({

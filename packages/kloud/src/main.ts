@@ -4,9 +4,9 @@
  * or configuration.
  */
 import { parseArgs } from 'node:util';
+import { bootstrapAdmin } from '@kk/backend/bootstrap.js';
 import { ConfigError, loadKloudConfig, settings } from './config.js';
 import { startKloud } from './kloud.js';
-import { bootstrapAdmin } from './server/bootstrap.js';
 
 const usage = `usage: kloud serve [options]
 
@@ -36,13 +36,12 @@ async function serve(args: string[]): Promise<void> {
   }
   const config = loadKloudConfig(values);
   const kloud = await startKloud(config);
-  const boot = await bootstrapAdmin(kloud.store, config.dataDir);
-  process.stdout.write(`Kloud is running at ${kloud.url}\n`);
-  if (boot.created)
-    process.stdout.write(
-      `Admin user: ${boot.username}\nAdmin token: ${boot.token}\n(also saved in ${boot.tokenFile})\n`,
-    );
-  else process.stdout.write(`Admin token: see ${boot.tokenFile} (created on first start)\n`);
+  const boot = await bootstrapAdmin(kloud.store);
+  // One write, so a reader sees the URL and the token together. The token is shown once
+  // (only its hash is stored): the operator keeps it.
+  process.stdout.write(
+    `Kloud is running at ${kloud.url}\n${boot ? `Admin user: ${boot.user.username}\nAdmin token: ${boot.token}\n` : ''}`,
+  );
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

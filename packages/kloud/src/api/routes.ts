@@ -1,37 +1,38 @@
 /**
- * Kloud's REST routes, beside the backend's `/api/v1` CRUD: lifecycle calls, machine state,
- * events, access tokens, sharing, stacks (plan/apply/destroy/describe), the JWKS and the
- * Klient download. Request bodies are checked with the RPC catalogue's schemas, so REST and
- * RPC accept exactly the same things; both call the same services.
+ * Kloud's REST routes, declared with the backend's `defineRoute` beside its `/api/v1` CRUD, so
+ * they share its bearer auth, its error shape and the OpenAPI document: lifecycle calls,
+ * machine state, access tokens, stack plan/apply/destroy/describe and stack job events. Bodies
+ * are checked with the RPC catalogue's schemas, so REST and RPC accept exactly the same things,
+ * and both call the same services. Also the JWKS and the Klient download (no auth).
  */
 import { createReadStream } from 'node:fs';
-import type { Viewer } from '@kk/backend/access/viewer.js';
-import type { Store } from '@kk/backend/store/store.js';
+import { defineRoute, idParams, type RouteRegistry } from '@kk/backend/api/define.js';
 import { catalogue } from '@kk/protocol/catalogue/index.js';
 import type { KeySet } from '@kk/protocol/tokens/index.js';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { KlientArtifact } from '../download/klient-artifact.js';
-import { kloudErrors } from '../errors.js';
-import { type MachineAction, machineActions } from '../lifecycle/states.js';
+import { machineActions } from '../lifecycle/states.js';
 import type { MachineService } from '../machines/service.js';
-import { bearerOf, viewerFromToken } from '../server/auth.js';
 import type { StackService } from '../stacks/service.js';
-import { formatPath } from '../stacks/template.js';
+import type { Tunnel } from '../tunnel/tunnel.js';
+import { asBackendError } from './backend-error.js';
 
 export interface RouteDeps {
-  store: Store;
   machines: MachineService;
   stacks: StackService;
   keys: KeySet;
   artifact: () => KlientArtifact;
+  tunnel: Tunnel;
 }
 
-function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success)
-    throw kloudErrors.problems(r.error.issues.map((i) => ({ path: formatPath(i.path), message: i.message })));
-  return r.data;
+/** Runs a handler, turning Kloud's errors into the API's error shape. */
+async function kloud<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw asBackendError(err);
+  }
 }
 
 const tokenBody = z
@@ -39,31 +40,27 @@ const tokenBody = z
     scope: z.enum(['owner', 'user', 'readonly']).optional(),
     expiresInSeconds: z.number().int().min(1).max(3600).optional(),
   })
-  .strict();
-const shareBody = z
-  .object({ permanent: z.boolean().default(true), readonly: z.boolean().default(false) })
-  .strict();
-/** Stack inputs: the RPC method's own schema, with the stack id from the path. */
-const stackInputs = (req: FastifyRequest, stackId: string) =>
-  parse(catalogue['kloud.plan'].params, { ...((req.body as object | undefined) ?? {}), stackId });
+  .strict()
+  .default({});
+const stackBody = catalogue['kloud.plan'].params.omit({ stackId: true }).default({});
+const eventParams = z.object({ id: z.string().min(1).max(200) });
+const eventsQuery = z.object({
+  after: z.coerce.number().int().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
 
-export async function kloudRoutes(app: FastifyInstance, deps: RouteDeps): Promise<void> {
-  const viewer = (req: FastifyRequest): Promise<Viewer> =>
-    viewerFromToken(deps.store, bearerOf(req.headers.authorization));
-  const id = (req: FastifyRequest, key = 'id') => (req.params as Record<string, string>)[key]!;
-
+export function kloudRoutes(app: FastifyInstance, registry: RouteRegistry, deps: RouteDeps): void {
   app.get('/.well-known/jwks.json', async (_req, reply) => {
     reply.header('cache-control', 'public, max-age=60');
     return deps.keys.toJWKS();
   });
-
   app.get('/download/klient', async (_req, reply) => {
     const a = deps.artifact();
     reply.header('content-type', 'application/octet-stream');
     reply.header('x-klient-sha256', a.sha256);
     reply.header('x-klient-version', a.version);
     reply.header('content-length', a.size);
-    return a.file ? reply.send(createReadStream(a.file)) : reply.send(a.body);
+    return reply.send(a.file ? createReadStream(a.file) : a.body);
   });
   app.get('/download/klient.sha256', async (_req, reply) => {
     reply.header('content-type', 'text/plain');
@@ -71,53 +68,104 @@ export async function kloudRoutes(app: FastifyInstance, deps: RouteDeps): Promis
   });
 
   for (const action of machineActions) {
-    app.post(`/api/v1/machines/:id/${action}`, async (req, reply) => {
-      const accepted = await deps.machines.call(await viewer(req), id(req), action as MachineAction);
-      return reply.code(202).send(accepted);
+    defineRoute(app, registry, {
+      method: 'POST',
+      url: `/api/v1/machines/:id/${action}`,
+      tag: 'lifecycle',
+      summary: `${catalogue[`kloud.${action}`].summary} (202; follow the event id)`,
+      params: idParams,
+      response: catalogue[`kloud.${action}`].result,
+      status: 202,
+      handler: ({ params, principal }) =>
+        kloud(() => deps.machines.call(principal.viewer, params.id, action)),
     });
   }
-  app.get('/api/v1/machines/:id/state', async (req) => deps.machines.info(await viewer(req), id(req)));
-  app.get('/api/v1/machines/:id/events', async (req) => {
-    const q = parse(
-      z.object({
-        after: z.coerce.number().int().optional(),
-        limit: z.coerce.number().int().min(1).max(1000).optional(),
-      }),
-      req.query,
-    );
-    return {
-      events: await deps.machines.events(await viewer(req), {
-        machineId: id(req),
-        afterSeq: q.after,
-        limit: q.limit,
-      }),
-    };
+  defineRoute(app, registry, {
+    method: 'GET',
+    url: '/api/v1/machines/:id/state',
+    tag: 'lifecycle',
+    summary: catalogue['kloud.info'].summary,
+    params: idParams,
+    response: catalogue['kloud.info'].result,
+    handler: ({ params, principal }) => kloud(() => deps.machines.info(principal.viewer, params.id)),
   });
-  app.get('/api/v1/events/:id', async (req) => {
-    const q = parse(z.object({ after: z.coerce.number().int().optional() }), req.query);
-    return { events: await deps.machines.events(await viewer(req), { eventId: id(req), afterSeq: q.after }) };
-  });
-  app.post('/api/v1/machines/:id/token', async (req) =>
-    deps.machines.token(await viewer(req), id(req), parse(tokenBody, req.body)),
-  );
-  app.put('/api/v1/machines/:id/shares/:userId', async (req) => ({
-    users: await deps.machines.share(await viewer(req), id(req), {
-      userId: id(req, 'userId'),
-      ...parse(shareBody, req.body),
+  defineRoute(app, registry, {
+    method: 'POST',
+    url: '/api/v1/machines/:id/token',
+    tag: 'lifecycle',
+    summary:
+      'An access token (≤ 1 h) to reach the machine’s Klient, through Kloud (url) or directly (directUrl)',
+    params: idParams,
+    body: tokenBody,
+    response: z.object({
+      token: z.string(),
+      expiresAt: z.number(),
+      scope: z.enum(['owner', 'user', 'readonly']),
+      kiteId: z.string(),
+      url: z.string(),
+      directUrl: z.string().nullable(),
     }),
-  }));
-  app.delete('/api/v1/machines/:id/shares/:userId', async (req) =>
-    deps.machines.unshare(await viewer(req), id(req), id(req, 'userId')),
-  );
+    handler: ({ params, body, principal }) =>
+      kloud(() => deps.machines.token(principal.viewer, params.id, body)),
+  });
+  defineRoute(app, registry, {
+    method: 'GET',
+    url: '/api/v1/events/:id',
+    tag: 'lifecycle',
+    summary: 'Progress events of a lifecycle call or a stack apply/destroy (its event id), oldest first',
+    params: eventParams,
+    query: eventsQuery,
+    response: catalogue['kloud.events'].result,
+    handler: ({ params, query, principal }) =>
+      kloud(async () => ({
+        events: await deps.machines.events(principal.viewer, {
+          eventId: params.id,
+          afterSeq: query.after,
+          limit: query.limit,
+        }),
+      })),
+  });
 
-  app.post('/api/v1/stacks/:id/plan', async (req) =>
-    deps.stacks.plan(await viewer(req), stackInputs(req, id(req))),
-  );
-  app.post('/api/v1/stacks/:id/apply', async (req, reply) =>
-    reply.code(202).send(await deps.stacks.apply(await viewer(req), stackInputs(req, id(req)))),
-  );
-  app.post('/api/v1/stacks/:id/destroy', async (req, reply) =>
-    reply.code(202).send(await deps.stacks.destroy(await viewer(req), id(req))),
-  );
-  app.get('/api/v1/stacks/:id/describe', async (req) => deps.stacks.describe(await viewer(req), id(req)));
+  defineRoute(app, registry, {
+    method: 'POST',
+    url: '/api/v1/stacks/:id/plan',
+    tag: 'stacks',
+    summary: catalogue['kloud.plan'].summary,
+    params: idParams,
+    body: stackBody,
+    response: catalogue['kloud.plan'].result,
+    handler: ({ params, body, principal }) =>
+      kloud(() => deps.stacks.plan(principal.viewer, { ...body, stackId: params.id })),
+  });
+  defineRoute(app, registry, {
+    method: 'POST',
+    url: '/api/v1/stacks/:id/apply',
+    tag: 'stacks',
+    summary: catalogue['kloud.apply'].summary,
+    params: idParams,
+    body: stackBody,
+    status: 202,
+    response: catalogue['kloud.apply'].result,
+    handler: ({ params, body, principal }) =>
+      kloud(() => deps.stacks.apply(principal.viewer, { ...body, stackId: params.id })),
+  });
+  defineRoute(app, registry, {
+    method: 'POST',
+    url: '/api/v1/stacks/:id/destroy',
+    tag: 'stacks',
+    summary: catalogue['kloud.destroyStack'].summary,
+    params: idParams,
+    status: 202,
+    response: catalogue['kloud.destroyStack'].result,
+    handler: ({ params, principal }) => kloud(() => deps.stacks.destroy(principal.viewer, params.id)),
+  });
+  defineRoute(app, registry, {
+    method: 'GET',
+    url: '/api/v1/stacks/:id/describe',
+    tag: 'stacks',
+    summary: catalogue['kloud.describeStack'].summary,
+    params: idParams,
+    response: catalogue['kloud.describeStack'].result,
+    handler: ({ params, principal }) => kloud(() => deps.stacks.describe(principal.viewer, params.id)),
+  });
 }

@@ -4,7 +4,7 @@
  * of an instance already in that state succeed.
  */
 import { randomUUID } from 'node:crypto';
-import { type Machine, specOf } from '../machines/machine.js';
+import { type BuildSpec, buildSpecOf, type Machine } from '../machines/machine.js';
 import type { InstanceInfo, Provider, ProviderCredential } from '../providers/provider.js';
 import type { LifecycleDeps } from './deps.js';
 import type { JobRow } from './jobstore.js';
@@ -18,6 +18,8 @@ export interface ActionContext {
   provider: Provider;
   credential: ProviderCredential;
   signal: AbortSignal;
+  /** Set by build: what it builds (the stack's spec, or the machine's meta). */
+  spec?: BuildSpec;
   progress(message: string, percentage: number): Promise<void>;
 }
 
@@ -82,7 +84,7 @@ async function waitForKlient(ctx: ActionContext, what: string, percentage: numbe
 }
 
 async function runProvisioners(ctx: ActionContext): Promise<void> {
-  const provisioners = specOf(ctx.machine)?.provisioners ?? [];
+  const provisioners = ctx.spec?.provisioners ?? [];
   if (!provisioners.length) return;
   const env = await ctx.deps.stackEnv(ctx.machine);
   for (const [i, p] of provisioners.entries()) {
@@ -120,7 +122,8 @@ export async function build(ctx: ActionContext): Promise<void> {
   await ctx.progress('issuing kite.key', 5);
   const kiteKey = await deps.issueKiteKey(ctx.machine, kiteId);
   const userData = await deps.userData(ctx.machine, kiteKey);
-  const spec = specOf(ctx.machine);
+  const spec = await buildSpecOf(deps.store, ctx.machine);
+  ctx.spec = spec;
   await ctx.progress(`creating the instance at ${ctx.provider.name}`, 10);
   // Not raced with the abort: a create cut short could finish after the rollback and leak.
   const info = await ctx.provider.create(
@@ -152,7 +155,7 @@ export async function rollbackBuild(
   ctx: ActionContext,
   reason: string,
 ): Promise<{ state: MachineState; reason: string }> {
-  const keep = specOf(ctx.machine)?.onBuildFailure === 'keep';
+  const keep = (ctx.spec ?? (await buildSpecOf(ctx.deps.store, ctx.machine).catch(() => undefined)))?.onBuildFailure === 'keep';
   const instanceId = ctx.job.payload.instanceId ?? ctx.machine.instanceId ?? undefined;
   if (keep && instanceId) {
     const info = await ctx.provider.describe(ctx.credential, instanceId).catch(() => undefined);

@@ -7,7 +7,6 @@
  * renews it while the job runs. A lease whose holder died expires and recovery takes it over.
  */
 import { randomUUID } from 'node:crypto';
-import { eventsRepo } from '@kk/backend/repos/events.js';
 import { leasesRepo } from '@kk/backend/repos/leases.js';
 import type { Connection, Db } from '@kk/backend/store/db.js';
 import type { JobsTable } from '@kk/backend/store/schema.js';
@@ -56,21 +55,30 @@ function toJob(row: JobsTable): JobRow {
   };
 }
 
-/** Stores a progress event; its `at` is the stored one. */
+/**
+ * Stores a progress event inside the caller's transaction, so a state change and its event
+ * commit together. Live subscribers hear of it from the lifecycle's EventBus after the commit.
+ */
 export async function insertEvent(
   db: Db,
   event: ProgressEvent & { jobId?: string; machineId?: string },
 ): Promise<ProgressEvent> {
-  const stored = await eventsRepo(db).append({
-    eventId: event.eventId,
-    jobId: event.jobId ?? null,
-    machineId: event.machineId ?? null,
-    message: event.message,
-    percentage: event.percentage,
-    status: event.status,
-    error: event.error ?? null,
-  });
-  return { ...event, at: stored.at, seq: stored.seq };
+  const at = Date.now();
+  const row = await db
+    .insertInto('events')
+    .values({
+      eventId: event.eventId,
+      jobId: event.jobId ?? null,
+      machineId: event.machineId ?? null,
+      message: event.message,
+      percentage: event.percentage,
+      status: event.status,
+      error: event.error ?? null,
+      at,
+    })
+    .returning('seq')
+    .executeTakeFirstOrThrow();
+  return { ...event, at, seq: Number(row.seq) };
 }
 
 export interface BeginResult {

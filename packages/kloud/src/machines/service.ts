@@ -13,9 +13,8 @@ import type { EventBus, EventListener, ProgressEvent } from '../lifecycle/events
 import type { ActionAccepted, Lifecycle } from '../lifecycle/lifecycle.js';
 import { allowedActions, type MachineAction } from '../lifecycle/states.js';
 import type { Registry } from '../registry/registry.js';
-import type { Tunnel } from '../tunnel/tunnel.js';
 import { machineAccess, scopeCovers } from './access.js';
-import { getMachine, type Machine } from './machine.js';
+import type { Machine } from './machine.js';
 
 export interface MachineInfo {
   id: string;
@@ -48,7 +47,6 @@ export interface MachineServiceDeps {
   store: Store;
   lifecycle: Lifecycle;
   registry: Registry;
-  tunnel: Tunnel;
   events: EventBus;
   keys: KeySet;
   issuer: string;
@@ -178,36 +176,6 @@ export class MachineService {
       kiteId: machine.kiteId,
       url: tunnel.toString(),
       directUrl: machine.queryString,
-    };
-  }
-
-  async share(
-    viewer: Viewer,
-    machineId: string,
-    share: { userId: string; permanent: boolean; readonly: boolean },
-  ) {
-    const { machine } = await this.access(viewer, machineId, 'owner');
-    if (share.userId === machine.ownerId) throw kloudErrors.invalid('the owner already has every access');
-    await this.deps.store.machines.share(machineId, share, viewer.id);
-    // A narrower share must not leave wider connections open.
-    if (share.readonly)
-      this.deps.tunnel.closeConnections(
-        machineId,
-        share.userId,
-        'your access changed to read-only; reconnect',
-      );
-    return (await getMachine(this.deps.store, machineId)).users;
-  }
-
-  async unshare(viewer: Viewer, machineId: string, userId: string): Promise<{ closedConnections: number }> {
-    await this.access(viewer, machineId, 'owner');
-    await this.deps.store.machines.unshare(machineId, userId, viewer.id);
-    return {
-      closedConnections: this.deps.tunnel.closeConnections(
-        machineId,
-        userId,
-        'the machine is no longer shared with you',
-      ),
     };
   }
 }

@@ -10,7 +10,7 @@ import { buildUserData } from '../cloudinit/user-data.js';
 import type { KlientArtifact } from '../download/klient-artifact.js';
 import { kloudErrors } from '../errors.js';
 import type { ProviderCredential } from '../providers/provider.js';
-import { type Machine, specOf } from './machine.js';
+import { buildSpecOf, type Machine } from './machine.js';
 
 export interface WorldOptions {
   store: Store;
@@ -61,7 +61,7 @@ export function machineWorld(options: WorldOptions) {
         klientSha256: artifact.sha256,
         kiteKey,
       };
-      const userData = specOf(machine)?.userData;
+      const { userData } = await buildSpecOf(store, machine);
       if (machine.provider !== 'local') return buildUserData({ ...params, user: 'kloud', userData });
       const script = installScript(params);
       // Local machines run the stack's shell user data right after Klient's install, like cloud-init would.

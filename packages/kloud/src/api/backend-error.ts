@@ -1,0 +1,29 @@
+/**
+ * Kloud's errors in the REST API's one error shape (the backend's codes). A call refused by the
+ * state table is a `conflict` whose details say so (`reason: 'invalid_state'`, the state, the
+ * calls allowed now); a machine busy with another job is a `conflict` with `reason: 'busy'`.
+ * Over RPC the same errors keep their own codes (InvalidState 4010, Conflict 4009).
+ */
+import { BackendError, type ErrorCode } from '@kk/backend/errors.js';
+import { isKloudError, type KloudErrorName } from '../errors.js';
+
+const codes: Record<KloudErrorName, ErrorCode> = {
+  InvalidParams: 'invalid_request',
+  Unauthenticated: 'unauthenticated',
+  Forbidden: 'forbidden',
+  NotFound: 'not_found',
+  Conflict: 'conflict',
+  InvalidState: 'conflict',
+  Timeout: 'unavailable',
+  Unavailable: 'unavailable',
+  Internal: 'internal',
+};
+
+const reasons: Partial<Record<KloudErrorName, string>> = { InvalidState: 'invalid_state', Conflict: 'busy' };
+
+export function asBackendError(err: unknown): unknown {
+  if (!isKloudError(err)) return err;
+  const reason = reasons[err.kind];
+  const details = err.data || reason ? { ...(reason ? { reason } : {}), ...(err.data ?? {}) } : undefined;
+  return new BackendError(codes[err.kind], err.message, details);
+}

@@ -70,12 +70,12 @@ describe('TerminalManager: reattach rebuilds the screen from the model', () => {
   it('attaching while output pours out loses and repeats nothing between the screen and the stream', async () => {
     const m = manager({ scrollback: 5000 });
     // All of it fits in the scrollback (5000 lines), so comparing buffers compares everything.
-    const s = m.create({ owner: 'alice', args: ['-c', 'seq 1 4000; exit 0'], cols: 80, rows: 24 });
+    const s = m.create({ owner: 'alice', args: ['-c', 'seq 1 2500; exit 0'], cols: 80, rows: 24 });
     const watcher = new RecordingSink();
     m.attach(s.id, watcher, true);
     // Several late viewers, each attaching at a different point while the model is busy parsing.
     const late: RecordingSink[] = [];
-    for (const n of [1000, 2000, 3000]) {
+    for (const n of [600, 1200, 1800]) {
       await watcher.until((x) => x.output().includes(`\r\n${n}\r\n`));
       const sink = new RecordingSink();
       m.attach(s.id, sink, true);
@@ -84,7 +84,7 @@ describe('TerminalManager: reattach rebuilds the screen from the model', () => {
     await Promise.all([watcher.ended, ...late.map((x) => x.ended)]);
     const reference = new ClientTerminal().applyAll(watcher.events);
     const want = await settledDescription(reference);
-    expect(screenText(reference.term)[22]).toBe('4000');
+    expect(screenText(reference.term)[22]).toBe('2500');
     expect(reference.term.buffer.normal.getLine(0)?.translateToString(true)).toBe('1');
     for (const sink of late) {
       expect(sink.events[0]!.type).toBe('screen');
@@ -303,13 +303,13 @@ describe('TerminalManager: flow control', () => {
 
   it('drops a stalled viewer to a fresh screen while another keeps up, without holding the other back', async () => {
     const m = manager({ viewer: { batchChars: 16 * 1024, pauseChars: 32 * 1024, dropChars: 128 * 1024 } });
-    const s = m.create({ owner: 'alice', args: ['-c', 'seq 1 300000; read x; exit 0'], cols: 80, rows: 24 });
+    const s = m.create({ owner: 'alice', args: ['-c', 'seq 1 60000; read x; exit 0'], cols: 80, rows: 24 });
     const fast = new RecordingSink();
     const slow = new RecordingSink();
     slow.stall();
     const fv = m.attach(s.id, fast, false);
     const sv = m.attach(s.id, slow, true);
-    await fast.until((x) => x.output().includes('\r\n300000\r\n'));
+    await fast.until((x) => x.output().includes('\r\n60000\r\n'));
     expect(sv.resyncCount).toBeGreaterThan(0);
     slow.unstall();
     await slow.until((x) => x.events.length > 1 && x.events.at(-1)!.type === 'screen');
@@ -317,7 +317,7 @@ describe('TerminalManager: flow control', () => {
     expect(screens.length).toBeGreaterThanOrEqual(2);
     const last = new ClientTerminal().applyAll(slow.events);
     await last.settled();
-    expect(screenText(last.term).join('\n')).toContain('300000');
+    expect(screenText(last.term).join('\n')).toContain('60000');
     m.input(s.id, fv, '\r');
     expect(await slow.ended).toEqual({ reason: 'exit', exitCode: 0, signal: null });
   });

@@ -10,15 +10,17 @@ import type { ViewerEnd, ViewerEvent, ViewerSink } from './viewer.js';
 export class ViewerEvents {
   readonly events: ViewerEvent[] = [];
   private listeners: Array<() => void> = [];
+  private text = '';
 
   record(event: ViewerEvent): void {
     this.events.push(event);
+    if (event.type === 'output') this.text += event.data;
     for (const l of [...this.listeners]) l();
   }
 
   /** All output text received so far (screens excluded). */
   output(): string {
-    return this.events.map((e) => (e.type === 'output' ? e.data : '')).join('');
+    return this.text;
   }
 
   /** Resolves once `predicate` holds over the events received. */
@@ -124,22 +126,25 @@ export function describeTerminal(term: Terminal): Record<string, unknown> {
     for (let y = 0; y < buffer.length; y++) {
       const line = buffer.getLine(y);
       if (!line) continue;
-      let text = line.isWrapped ? '↩' : '';
+      // Characters as text, then each cell's width and style as numbers: cheap enough to describe
+      // thousands of lines, and any difference in any cell still shows.
+      const styles: number[] = [];
       for (let x = 0; x < term.cols; x++) {
         line.getCell(x, cell);
-        const style = [
+        styles.push(
+          cell.getWidth(),
           cell.getFgColorMode(),
           cell.getFgColor(),
           cell.getBgColorMode(),
           cell.getBgColor(),
-          cell.isBold(),
-          cell.isItalic(),
-          cell.isUnderline(),
-          cell.isInverse(),
-          cell.isDim(),
-        ].join(',');
-        text += `${cell.getChars() || ' '}/${cell.getWidth()}/${style}|`;
+          (cell.isBold() ? 1 : 0) |
+            (cell.isItalic() ? 2 : 0) |
+            (cell.isUnderline() ? 4 : 0) |
+            (cell.isInverse() ? 8 : 0) |
+            (cell.isDim() ? 16 : 0),
+        );
       }
+      const text = `${line.isWrapped ? '↩' : ''}${line.translateToString(false)}|${styles.join(',')}`;
       lines.push(text);
     }
     buffers[name] = lines;

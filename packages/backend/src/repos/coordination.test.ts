@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORE_KINDS, storeHarness } from '../testing/stores.js';
 
@@ -156,4 +157,88 @@ describe.each(STORE_KINDS)('leases, jobs and events on %s', (kind) => {
       expect(new Set(seen).size).toBe(30);
     },
   );
+
+  it('announces appended events to subscribers, across processes on PostgreSQL', async () => {
+    const first = await machine();
+    // PostgreSQL: the appender is another process's store; SQLite has one process.
+    const appender = kind === 'postgres' ? await harness.reopen(first) : first.store;
+    const other = await first.store.machines.create({ provider: 'local', label: 'other' }, first.owner);
+    const heard: string[] = [];
+    let gotTwo!: () => void;
+    const two = new Promise<void>((resolve) => {
+      gotTwo = resolve;
+    });
+    const stop = await first.store.events.subscribe(
+      (e) => {
+        heard.push(e.message);
+        if (heard.length === 2) gotTwo();
+      },
+      { machineId: first.machine.id },
+    );
+    await appender.events.append({
+      eventId: 'e',
+      machineId: other.id,
+      message: 'not mine',
+      status: 'Building',
+    });
+    await appender.events.append({
+      eventId: 'e',
+      machineId: first.machine.id,
+      message: 'one',
+      status: 'Building',
+    });
+    await appender.events.append({
+      eventId: 'e',
+      machineId: first.machine.id,
+      message: 'two',
+      status: 'Running',
+    });
+    await two;
+    expect(heard).toEqual(['one', 'two']);
+    stop();
+    let later!: (m: string) => void;
+    const next = new Promise<string>((resolve) => {
+      later = resolve;
+    });
+    const stopLater = await first.store.events.subscribe((e) => later(e.message));
+    await appender.events.append({
+      eventId: 'e',
+      machineId: first.machine.id,
+      message: 'three',
+      status: 'Running',
+    });
+    expect(await next).toBe('three');
+    expect(heard).toEqual(['one', 'two']);
+    stopLater();
+  });
+
+  it.runIf(kind === 'postgres')('listens again after PostgreSQL drops the LISTEN connection', async () => {
+    let restored!: () => void;
+    const back = new Promise<void>((resolve) => {
+      restored = resolve;
+    });
+    const first = await harness.open({ logger: { warn: () => undefined, info: () => restored() } });
+    const owner = await first.store.users.create({ username: 'ada' }, null);
+    let heard!: (m: string) => void;
+    const message = new Promise<string>((resolve) => {
+      heard = resolve;
+    });
+    await first.store.events.subscribe((e) => heard(e.message));
+    const admin = new pg.Client({ connectionString: first.databaseUrl });
+    await admin.connect();
+    try {
+      await admin.query(
+        'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+      );
+    } finally {
+      await admin.end();
+    }
+    await back;
+    await first.store.events.append({
+      eventId: 'e',
+      message: `after reconnect for ${owner.username}`,
+      status: 'ok',
+    });
+    expect(await message).toBe('after reconnect for ada');
+  });
 });

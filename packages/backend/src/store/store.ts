@@ -18,6 +18,7 @@ import { templatesRepo } from '../repos/templates.js';
 import { tokensRepo } from '../repos/tokens.js';
 import { type User, usersRepo } from '../repos/users.js';
 import { type Connection, openConnection } from './db.js';
+import { memoryNotifier, type Notifier, postgresNotifier, type StoreLogger } from './notify.js';
 
 export interface StoreOptions {
   dataDir: string;
@@ -26,13 +27,13 @@ export interface StoreOptions {
   credentialOldKeys?: string[];
   /** PostgreSQL pool size; default 10. */
   poolSize?: number;
-  /** Where the store reports trouble it recovers from (a dropped PostgreSQL connection). */
-  logger?: { warn(obj: object, msg: string): void };
+  /** Where the store reports trouble it recovers from (a dropped PostgreSQL connection). A pino logger fits. */
+  logger?: StoreLogger;
   /** A keyring to use instead of the one the options name (tests, rotation). */
   keyring?: Keyring;
 }
 
-function repos(conn: Connection, keyring: Keyring) {
+function repos(conn: Connection, keyring: Keyring, notifier: Notifier) {
   const audit = auditRepo(conn.db);
   const ctx = { conn, audit };
   return {
@@ -47,7 +48,7 @@ function repos(conn: Connection, keyring: Keyring) {
     provisioners: provisionersRepo(ctx),
     leases: leasesRepo(conn.db),
     jobs: jobsRepo(conn),
-    events: eventsRepo(conn.db),
+    events: eventsRepo(conn.db, notifier),
   };
 }
 
@@ -74,7 +75,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       options.logger?.warn({ err: err.message }, 'database connection dropped; it will be replaced'),
   });
   const keyring = options.keyring ?? openKeyring(options);
-  const r = repos(conn, keyring);
+  const notifier =
+    conn.kind === 'postgres' && options.databaseUrl
+      ? postgresNotifier(conn.db, options.databaseUrl, options.logger)
+      : memoryNotifier();
+  const r = repos(conn, keyring, notifier);
   const viewerOf = async (user: User): Promise<Viewer> => ({
     id: user.id,
     isAdmin: user.isAdmin,
@@ -100,6 +105,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         return false;
       }
     },
-    close: () => conn.close(),
+    async close() {
+      await notifier.close();
+      await conn.close();
+    },
   };
 }

@@ -4,6 +4,11 @@
  * everything before anything starts; a bad value is a ConfigError naming the setting.
  */
 import { isAbsolute, resolve } from 'node:path';
+import {
+  type BackendConfig,
+  ConfigError as BackendConfigError,
+  backendConfigFromEnv,
+} from '@kk/backend/config.js';
 
 export interface KloudConfig {
   host: string;
@@ -26,6 +31,8 @@ export interface KloudConfig {
   buildDeadlineMs: number;
   /** Machines idle this long are stopped, unless their own meta says otherwise (0 = never). */
   idleStopMinutes: number;
+  /** The backend's settings (credential keys from KK_CREDENTIAL_KEY …), with Kloud's data dir and database. */
+  backend: BackendConfig;
 }
 
 export class ConfigError extends Error {
@@ -127,11 +134,21 @@ export function loadKloudConfig(
       `expected one of ${artifacts.join(', ')}, got "${artifact}"`,
     );
   const dataDir = raw('dataDir')!;
+  const absoluteDataDir = isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir);
+  let backend: BackendConfig;
+  try {
+    backend = backendConfigFromEnv(env, { dataDir: absoluteDataDir, databaseUrl });
+  } catch (err) {
+    if (err instanceof BackendConfigError)
+      throw new ConfigError(err.setting, err.message.replace(`${err.setting}: `, ''));
+    throw err;
+  }
   return {
+    backend,
     host: (listen[1] ?? listen[2])!,
     port: Number(listen[3]),
     publicUrl: publicUrl?.replace(/\/$/, ''),
-    dataDir: isAbsolute(dataDir) ? dataDir : resolve(cwd, dataDir),
+    dataDir: absoluteDataDir,
     databaseUrl,
     logLevel: logLevel as KloudConfig['logLevel'],
     klientArtifact: artifact as KloudConfig['klientArtifact'],

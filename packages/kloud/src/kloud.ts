@@ -66,7 +66,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   const log =
     options.log ?? pino({ level: config.logLevel, base: { service: 'kloud' } }, pino.destination(2));
   const holder = `kloud-${randomUUID()}`;
-  const store = await openStore({ dataDir: config.dataDir, databaseUrl: config.databaseUrl });
+  const store = await openStore({ ...config.backend, logger: log.child({ component: 'store' }) });
   const { keys } = await loadOrCreateKeySet(config.dataDir);
   const artifactNow: KlientArtifact = await resolveKlientArtifact(config.klientArtifact);
   log.info({ kind: artifactNow.kind, sha256: artifactNow.sha256 }, 'klient download ready');

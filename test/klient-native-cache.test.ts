@@ -7,6 +7,8 @@ import { cacheRoots, materialiseAddon, NativeAddonError } from '../scripts/klien
 
 const bytes = new TextEncoder().encode('not really a shared object, but bytes with a hash');
 const sha = createHash('sha256').update(bytes).digest('hex');
+/** What the loader is handed; the executable's test proves the real dlopen. */
+const asPath = (file: string) => file;
 
 describe('klient executable: native addon cache', () => {
   let base: string;
@@ -19,7 +21,7 @@ describe('klient executable: native addon cache', () => {
 
   it('writes the addon under <root>/<sha256>/ in directories only the owner can enter', async () => {
     const root = join(base, 'cache');
-    const file = materialiseAddon(bytes, sha, 'pty.node', [root]);
+    const file = materialiseAddon(bytes, sha, 'pty.node', [root], asPath);
     expect(file).toBe(join(root, sha, 'pty.node'));
     expect(new Uint8Array(await readFile(file))).toEqual(bytes);
     expect((await stat(root)).mode & 0o777).toBe(0o700);
@@ -28,14 +30,14 @@ describe('klient executable: native addon cache', () => {
 
   it('reuses a file whose hash matches and replaces one that was tampered with', async () => {
     const root = join(base, 'cache');
-    const file = materialiseAddon(bytes, sha, 'pty.node', [root]);
+    const file = materialiseAddon(bytes, sha, 'pty.node', [root], asPath);
     const first = (await stat(file)).ino;
-    expect(materialiseAddon(bytes, sha, 'pty.node', [root])).toBe(file);
+    expect(materialiseAddon(bytes, sha, 'pty.node', [root], asPath)).toBe(file);
     expect((await stat(file)).ino).toBe(first);
 
     await chmod(file, 0o700);
     await writeFile(file, 'planted');
-    expect(materialiseAddon(bytes, sha, 'pty.node', [root])).toBe(file);
+    expect(materialiseAddon(bytes, sha, 'pty.node', [root], asPath)).toBe(file);
     expect(new Uint8Array(await readFile(file))).toEqual(bytes);
   });
 
@@ -48,14 +50,31 @@ describe('klient executable: native addon cache', () => {
     const link = join(base, 'link');
     await symlink(elsewhere, link);
     const good = join(base, 'good');
-    expect(materialiseAddon(bytes, sha, 'pty.node', [open, link, good])).toBe(join(good, sha, 'pty.node'));
+    expect(materialiseAddon(bytes, sha, 'pty.node', [open, link, good], asPath)).toBe(
+      join(good, sha, 'pty.node'),
+    );
+  });
+
+  it('moves on to the next root when loading fails in one (a noexec /tmp refuses dlopen)', async () => {
+    const first = join(base, 'noexec');
+    const second = join(base, 'fine');
+    const tried: string[] = [];
+    const loaded = materialiseAddon(bytes, sha, 'pty.node', [first, second], (file) => {
+      tried.push(file);
+      if (file.startsWith(first)) throw new Error('failed to map segment from shared object');
+      return `loaded ${file}`;
+    });
+    expect(tried).toEqual([join(first, sha, 'pty.node'), join(second, sha, 'pty.node')]);
+    expect(loaded).toBe(`loaded ${join(second, sha, 'pty.node')}`);
   });
 
   it('names every root it tried when none is usable', () => {
     const notADir = join(base, 'file');
     return writeFile(notADir, '').then(() => {
-      expect(() => materialiseAddon(bytes, sha, 'pty.node', [join(notADir, 'x')])).toThrow(NativeAddonError);
-      expect(() => materialiseAddon(bytes, sha, 'pty.node', [join(notADir, 'x')])).toThrow(notADir);
+      expect(() => materialiseAddon(bytes, sha, 'pty.node', [join(notADir, 'x')], asPath)).toThrow(
+        NativeAddonError,
+      );
+      expect(() => materialiseAddon(bytes, sha, 'pty.node', [join(notADir, 'x')], asPath)).toThrow(notADir);
     });
   });
 

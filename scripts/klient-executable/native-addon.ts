@@ -99,15 +99,18 @@ function writeAtomically(file: string, bytes: Uint8Array): void {
 }
 
 /**
- * Puts `bytes` at `<root>/<sha256>/<fileName>` under the first usable root and returns the path.
- * A file already there is reused only when its hash matches; otherwise it is replaced.
+ * Puts `bytes` at `<root>/<sha256>/<fileName>` under the first usable root, hands the path to
+ * `use` (which loads it), and returns what `use` returns. A root is skipped when it is not
+ * private or when `use` fails there: `/tmp` is often mounted noexec, where dlopen refuses. A file
+ * already in place is reused only when its hash matches; otherwise it is replaced.
  */
-export function materialiseAddon(
+export function materialiseAddon<T>(
   bytes: Uint8Array,
   expectedSha256: string,
   fileName: string,
   roots: string[],
-): string {
+  use: (file: string) => T,
+): T {
   const problems: string[] = [];
   for (const root of roots) {
     try {
@@ -116,21 +119,22 @@ export function materialiseAddon(
       ensurePrivateDir(dir);
       const file = join(dir, fileName);
       const existing = readIfPresent(file);
-      if (existing && sha256(existing) === expectedSha256) return file;
-      writeAtomically(file, bytes);
-      return file;
+      if (!existing || sha256(existing) !== expectedSha256) writeAtomically(file, bytes);
+      return use(file);
     } catch (err) {
       problems.push(`${root}: ${(err as Error).message}`);
     }
   }
-  throw new NativeAddonError(`no private cache directory for ${fileName}: ${problems.join('; ')}`);
+  throw new NativeAddonError(
+    `cannot load ${fileName} from any private cache directory: ${problems.join('; ')}`,
+  );
 }
 
 /** Loads a shared object from `file` the way `require` would, without needing a module resolver. */
-function dlopen(file: string): unknown {
+function dlopen(file: string): LoadedAddon {
   const mod = { exports: {} as unknown };
   process.dlopen(mod, file);
-  return mod.exports;
+  return { dir: join(file, '..'), module: mod.exports };
 }
 
 /**
@@ -145,6 +149,5 @@ export function loadBundledAddon(name: string, addons: Record<string, BundledAdd
   const bytes = new Uint8Array(getAsset(spec.asset));
   if (sha256(bytes) !== spec.sha256)
     throw new NativeAddonError(`asset ${spec.asset} is corrupt: its sha256 differs from the build's`);
-  const file = materialiseAddon(bytes, spec.sha256, `${name}.node`, cacheRoots());
-  return { dir: join(file, '..'), module: dlopen(file) };
+  return materialiseAddon(bytes, spec.sha256, `${name}.node`, cacheRoots(), dlopen);
 }

@@ -3,6 +3,7 @@
  * Running with its own Klient registered through the outbound link → exec and a terminal
  * through Kloud's tunnel → stop → start → destroy → no process and no directory left.
  */
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from '@kk/protocol/node.js';
@@ -107,6 +108,24 @@ describe('a stack on the local provider, end to end', () => {
     } finally {
       client.close();
     }
+    // Binary stream frames cross the tunnel untouched: an 8 MiB random file, hashed both ends.
+    const files = connect(grant.body.url, grant.body.token, { reconnect: false });
+    try {
+      const made = await files.call('exec.run', {
+        command: 'head -c 8388608 /dev/urandom > big.bin && sha256sum big.bin',
+      });
+      const read = await files.call('fs.readFile', { path: 'big.bin', stream: true });
+      const hash = createHash('sha256');
+      let bytes = 0;
+      for await (const chunk of files.openReader(read.streamId!)) {
+        hash.update(chunk as Uint8Array);
+        bytes += (chunk as Uint8Array).byteLength;
+      }
+      expect(bytes).toBe(8388608);
+      expect(made.stdout.split(' ')[0]).toBe(hash.digest('hex'));
+    } finally {
+      files.close();
+    }
     // And directly, with the same token, at the Klient's own address.
     const direct = connect(grant.body.directUrl, grant.body.token, { reconnect: false });
     try {
@@ -172,7 +191,9 @@ describe('a stack on the local provider, end to end', () => {
       state: 'Terminated',
       online: false,
     });
-    const left = await t.kloud.providers.get('local')!.listTagged({ id: 'local', provider: 'local', secret: {} });
+    const left = await t.kloud.providers
+      .get('local')!
+      .listTagged({ id: 'local', provider: 'local', secret: {} });
     expect(left.filter((i) => i.machineId === id)).toEqual([]);
   }, 120_000);
 });

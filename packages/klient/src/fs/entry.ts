@@ -1,7 +1,8 @@
 import type { Stats } from 'node:fs';
 import { access, constants, lstat, readlink, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import type { FsEntry } from '@kk/protocol/catalogue/fs.js';
+import { errnoOf } from '../errors.js';
 
 export type { FsEntry };
 
@@ -11,26 +12,51 @@ function kind(stats: Stats): 'file' | 'directory' | 'other' {
   return 'other';
 }
 
-async function allowed(path: string, mode: number): Promise<boolean> {
+/** Who is looking (the Klient process) and whether the directory's filesystem is read-only. */
+export interface Viewer {
+  uid: number;
+  gids: ReadonlySet<number>;
+  readOnlyFs: boolean;
+}
+
+/**
+ * The viewer for entries in `dir`: one access(2) per directory tells a read-only mount apart,
+ * the rest is the process's own ids. Computing `readable`/`writable` from these and each
+ * entry's mode (as `ls -l` reads) instead of two access(2) calls per entry makes a
+ * 100,000-entry listing several times faster; ACLs and immutable flags are not consulted, and
+ * the operation itself stays the authority.
+ */
+export async function viewerFor(dir: string): Promise<Viewer> {
+  let readOnlyFs = false;
   try {
-    await access(path, mode);
-    return true;
-  } catch {
-    return false;
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    readOnlyFs = errnoOf(err) === 'EROFS';
   }
+  return {
+    uid: process.getuid?.() ?? -1,
+    gids: new Set([process.getgid?.() ?? -1, ...(process.getgroups?.() ?? [])]),
+    readOnlyFs,
+  };
+}
+
+/** Whether the viewer may read (bit 4) or write (bit 2) a file with these stats. */
+function may(stats: Stats, viewer: Viewer, bit: 4 | 2): boolean {
+  if (bit === 2 && viewer.readOnlyFs) return false;
+  if (viewer.uid === 0) return true;
+  if (stats.uid === viewer.uid) return ((stats.mode >> 6) & bit) !== 0;
+  if (viewer.gids.has(stats.gid)) return ((stats.mode >> 3) & bit) !== 0;
+  return (stats.mode & bit) !== 0;
 }
 
 /**
  * Describe one path as the wire shows it. The entry is the path itself (lstat), so a symlink
  * is reported as one with its target; `readable`/`writable` are what the Klient user may do
- * to what the path leads to (access(2) follows links), which is what a file tree greys out.
+ * to what the path leads to (a link's target), which is what a file tree greys out.
  */
-export async function describe(path: string, stats?: Stats): Promise<FsEntry> {
-  const own = stats ?? (await lstat(path));
-  const [readable, writable] = await Promise.all([
-    allowed(path, constants.R_OK),
-    allowed(path, constants.W_OK),
-  ]);
+export async function describe(path: string, viewer?: Viewer): Promise<FsEntry> {
+  const own = await lstat(path);
+  const seer = viewer ?? (await viewerFor(dirname(path)));
   const entry: FsEntry = {
     name: basename(path) || path,
     path,
@@ -38,17 +64,19 @@ export async function describe(path: string, stats?: Stats): Promise<FsEntry> {
     size: own.size,
     mode: own.mode & 0o7777,
     mtime: Math.floor(own.mtimeMs),
-    readable,
-    writable,
+    readable: false,
+    writable: false,
   };
+  let effective: Stats | undefined = own;
   if (own.isSymbolicLink()) {
     entry.target = await readlink(path);
-    try {
-      entry.targetType = kind(await stat(path));
-      entry.broken = false;
-    } catch {
-      entry.broken = true;
-    }
+    effective = await stat(path).catch(() => undefined);
+    entry.broken = effective === undefined;
+    if (effective) entry.targetType = kind(effective);
+  }
+  if (effective) {
+    entry.readable = may(effective, seer, 4);
+    entry.writable = may(effective, seer, 2);
   }
   return entry;
 }

@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
-import { describe, type FsEntry } from './entry.js';
+import { describe, type FsEntry, viewerFor } from './entry.js';
 import { mapLimited } from './map-limited.js';
 
 export interface DirectoryPage {
@@ -48,9 +48,10 @@ export async function readDirectoryPage(
     start = lo;
   }
   const slice = names.slice(start, start + limit);
+  const viewer = await viewerFor(dir);
   const described = await mapLimited(slice, 64, async (name) => {
     try {
-      return await describe(join(dir, name));
+      return await describe(join(dir, name), viewer);
     } catch {
       return undefined; // removed between readdir and lstat: it is simply not there any more
     }

@@ -5,16 +5,23 @@ const bytes = z.number().int().nonnegative();
 const encoding = z.enum(['utf8', 'base64']);
 const signalName = z.string().regex(/^SIG[A-Z0-9]+$/, 'signal must be a name like SIGTERM');
 
+/** execve(2) takes C strings: a NUL byte would cut an argument short, so it is refused up front. */
+const cString = z.string().refine((v) => !v.includes('\0'), { message: 'must not contain NUL bytes' });
+/** An environment variable name: no `=` and not empty (execve could not pass it). */
+const envName = cString.refine((v) => v.length > 0 && !v.includes('='), {
+  message: 'environment variable names must be non-empty and contain no "="',
+});
+
 /** What to run and where; shared by exec.run and exec.start. */
 const command = {
   /** Run through `/bin/sh -c` (no ~/.bashrc). */
-  command: z.string().min(1).optional(),
+  command: cString.min(1).optional(),
   /** Run directly, no shell: argv[0] is looked up in PATH. */
-  argv: z.array(z.string()).min(1).optional(),
+  argv: z.array(cString).min(1).optional(),
   /** Working directory: absolute or relative to home (default: home). */
-  cwd: z.string().min(1).optional(),
+  cwd: cString.min(1).optional(),
   /** Added to (or, with clearEnv, replacing) Klient's environment. */
-  env: z.record(z.string(), z.string()).optional(),
+  env: z.record(envName, cString).optional(),
   clearEnv: z.boolean().default(false),
 };
 const exactlyOne = (p: { command?: string; argv?: string[] }) =>

@@ -46,6 +46,11 @@ describe.each([
       expect(created.body.sha1).toMatch(/^[0-9a-f]{40}$/);
       ids[level] = created.body.id;
     }
+    const filtered = async (query: string) =>
+      (await w.call(people.owner, 'GET', `${base}?${query}`)).body.items.map((i: { id: string }) => i.id);
+    expect(await filtered('accessLevel=public')).toEqual([ids.public]);
+    expect(await filtered(`groupId=${groupId}&accessLevel=group`)).toEqual([ids.group]);
+    expect(await filtered(`ownerId=${people.member.user.id}`)).toEqual([]);
     for (const level of LEVELS) {
       for (const who of ['owner', 'member', 'stranger'] as const) {
         const caller: Caller = people[who];

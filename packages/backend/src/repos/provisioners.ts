@@ -2,13 +2,12 @@
  * Provisioners (Koding's JProvisioner): shell scripts run on a machine after its build, reachable
  * by slug `username/name`, with the sha1 of their content and the same access levels as templates.
  */
-import { readableBy, type Viewer } from '../access/viewer.js';
 import { errors } from '../errors.js';
 import { newId } from '../ids.js';
 import type { AccessLevel, ProvisionersTable } from '../store/schema.js';
-import { isUniqueViolation, type Page, type PageQuery, pageById } from './common.js';
-import { type Actor, type RepoContext, versionedRow } from './context.js';
-import { checkGroupLevel, sha1, updateLevelled } from './levelled.js';
+import { isUniqueViolation } from './common.js';
+import type { RepoContext } from './context.js';
+import { checkGroupLevel, levelledRows, sha1 } from './levelled.js';
 
 export type Provisioner = ProvisionersTable;
 
@@ -25,11 +24,9 @@ export type ProvisionerPatch = Partial<Omit<NewProvisioner, 'name'>>;
 export function provisionersRepo(ctx: RepoContext) {
   const { conn, audit } = ctx;
   const { db } = conn;
-  const row = versionedRow(ctx, 'provisioners', 'provisioner');
-  const get = (id: string): Promise<Provisioner | undefined> =>
-    db.selectFrom('provisioners').selectAll().where('id', '=', id).executeTakeFirst();
+  const shared = levelledRows(ctx, 'provisioners');
   return {
-    get,
+    ...shared,
 
     bySlug: (slug: string): Promise<Provisioner | undefined> =>
       db.selectFrom('provisioners').selectAll().where('slug', '=', slug).executeTakeFirst(),
@@ -68,28 +65,6 @@ export function provisionersRepo(ctx: RepoContext) {
       }
       return row;
     },
-
-    async list(
-      viewer: Viewer,
-      query: PageQuery & { ownerId?: string; accessLevel?: AccessLevel },
-    ): Promise<Page<Provisioner>> {
-      let q = db.selectFrom('provisioners').selectAll().where(readableBy(viewer));
-      if (query.ownerId) q = q.where('ownerId', '=', query.ownerId);
-      if (query.accessLevel) q = q.where('accessLevel', '=', query.accessLevel);
-      return pageById(q, query, (r) => r);
-    },
-
-    async update(
-      id: string,
-      patch: ProvisionerPatch,
-      ifVersion: number | undefined,
-      actor: Actor,
-    ): Promise<Provisioner> {
-      await updateLevelled(ctx, 'provisioners', id, patch, ifVersion, actor);
-      return (await get(id))!;
-    },
-
-    delete: row.delete,
   };
 }
 

@@ -1,10 +1,8 @@
 /** Stack templates (Koding's JStackTemplate): content with its sha1, a version and an access level. */
-import { readableBy, type Viewer } from '../access/viewer.js';
 import { newId } from '../ids.js';
 import type { AccessLevel, StackTemplatesTable } from '../store/schema.js';
-import { type Page, type PageQuery, pageById } from './common.js';
-import { type Actor, type RepoContext, versionedRow } from './context.js';
-import { checkGroupLevel, sha1, updateLevelled } from './levelled.js';
+import type { RepoContext } from './context.js';
+import { checkGroupLevel, levelledRows, sha1 } from './levelled.js';
 
 export type StackTemplate = StackTemplatesTable;
 
@@ -20,12 +18,9 @@ export type StackTemplatePatch = Partial<NewStackTemplate>;
 
 export function templatesRepo(ctx: RepoContext) {
   const { conn, audit } = ctx;
-  const { db } = conn;
-  const row = versionedRow(ctx, 'stackTemplates', 'stackTemplate');
-  const get = (id: string): Promise<StackTemplate | undefined> =>
-    db.selectFrom('stackTemplates').selectAll().where('id', '=', id).executeTakeFirst();
+  const shared = levelledRows(ctx, 'stackTemplates');
   return {
-    get,
+    ...shared,
 
     async create(input: NewStackTemplate, ownerId: string): Promise<StackTemplate> {
       checkGroupLevel(input.accessLevel, input.groupId);
@@ -55,29 +50,6 @@ export function templatesRepo(ctx: RepoContext) {
       });
       return row;
     },
-
-    async list(
-      viewer: Viewer,
-      query: PageQuery & { ownerId?: string; accessLevel?: AccessLevel; groupId?: string },
-    ): Promise<Page<StackTemplate>> {
-      let q = db.selectFrom('stackTemplates').selectAll().where(readableBy(viewer));
-      if (query.ownerId) q = q.where('ownerId', '=', query.ownerId);
-      if (query.accessLevel) q = q.where('accessLevel', '=', query.accessLevel);
-      if (query.groupId) q = q.where('groupId', '=', query.groupId);
-      return pageById(q, query, (r) => r);
-    },
-
-    async update(
-      id: string,
-      patch: StackTemplatePatch,
-      ifVersion: number | undefined,
-      actor: Actor,
-    ): Promise<StackTemplate> {
-      await updateLevelled(ctx, 'stackTemplates', id, patch, ifVersion, actor);
-      return (await get(id))!;
-    },
-
-    delete: row.delete,
   };
 }
 

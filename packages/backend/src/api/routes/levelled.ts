@@ -16,7 +16,7 @@ import { accessLevel, id } from '../schemas.js';
 
 type Levelled = LevelledResource & { id: string; version: number };
 
-export interface LevelledRepo<T extends Levelled, N, U> {
+export interface LevelledRepo<T extends Levelled, _N, U> {
   get(id: string): Promise<T | undefined>;
   list(
     viewer: Viewer,
@@ -24,7 +24,6 @@ export interface LevelledRepo<T extends Levelled, N, U> {
   ): Promise<Page<T>>;
   update(id: string, patch: U, ifVersion: number | undefined, actor: Actor): Promise<T>;
   delete(id: string, ifVersion: number | undefined, actor: Actor): Promise<void>;
-  create: (input: N, ...rest: never[]) => Promise<T>;
 }
 
 export const levelledFields = {

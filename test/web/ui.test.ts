@@ -1,0 +1,131 @@
+/**
+ * The web UI in a real Chromium against a real Kloud (local provider, a real Klient): log in,
+ * build a machine and watch its progress, use a terminal (and find the same screen after a
+ * reload), see a file made in the terminal appear in the tree (live, by the directory watch),
+ * edit and save it, and be refused when saving over a change made meanwhile.
+ * Screenshots go to test-artifacts/web/.
+ */
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestKloud, type TestKloud } from '../e2e/harness.js';
+import { launchBrowser, shot } from './browser.js';
+import { serveUi } from './serve-ui.js';
+
+let t: TestKloud;
+let browser: Browser;
+let context: BrowserContext;
+
+beforeAll(async () => {
+  t = await startTestKloud();
+  await serveUi(t.kloud.app.server, t.kloud.url);
+  browser = await launchBrowser();
+  context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+}, 120_000);
+afterEach(async (ctx) => {
+  // What the browser showed when a test failed, for whoever reads the failure.
+  if (ctx.task.result?.state !== 'fail') return;
+  for (const [i, p] of (context?.pages() ?? []).entries()) await shot(p, `failed-${ctx.task.name.slice(0, 30)}-${i}`);
+});
+afterAll(async () => {
+  await browser?.close();
+  await t?.cleanup();
+});
+
+/** The text on a terminal's screen, as xterm's DOM renderer shows it. */
+async function screenText(page: Page): Promise<string> {
+  return page.locator('.term-panel:not([hidden]) .xterm-rows').innerText();
+}
+
+async function typeInTerminal(page: Page, text: string): Promise<void> {
+  await page.locator('.term-panel:not([hidden]) .xterm-helper-textarea').focus();
+  await page.keyboard.type(text);
+  await page.keyboard.press('Enter');
+}
+
+describe('web UI', () => {
+  let machineId: string;
+  let page: Page;
+
+  it('logs in with a token, refusing a wrong one', async () => {
+    page = await context.newPage();
+    await page.goto(t.kloud.url);
+    await page.fill('#token', 'kk_not-a-real-token');
+    await page.click('button[type=submit]');
+    await page.getByRole('alert').filter({ hasText: 'not accepted' }).waitFor();
+    await page.fill('#token', t.token);
+    await page.click('button[type=submit]');
+    await page.getByRole('heading', { name: 'Machines' }).waitFor();
+    await shot(page, '01-machines-empty');
+  });
+
+  it('builds a local machine and shows its progress until it runs', async () => {
+    await page.fill('#new-label', 'ui-dev');
+    await page.click('text=Create and build');
+    await page.locator('.notice').first().waitFor();
+    await shot(page, '02-machine-created');
+    const row = page.locator('tr', { hasText: 'ui-dev' });
+    await row.locator('.progress:not([hidden])').waitFor();
+    await shot(page, '02-machine-building');
+    await row.locator('.state-Running').waitFor({ timeout: 120_000 });
+    const messages = await row.locator('.progress-text').innerText();
+    expect(messages).toMatch(/completed/);
+    machineId = (await row.getAttribute('data-machine'))!;
+    await shot(page, '03-machine-running');
+  }, 150_000);
+
+  it('opens a terminal, runs a command, and shows the same screen after a reload', async () => {
+    await page.locator('tr', { hasText: 'ui-dev' }).getByRole('link', { name: 'Open' }).click();
+    await page.locator('.term-panel .xterm-rows').waitFor();
+    await typeInTerminal(page, 'echo ui-$((6*7))');
+    await expect.poll(() => screenText(page), { timeout: 30_000 }).toContain('ui-42');
+    await shot(page, '04-terminal');
+    await page.reload();
+    await page.locator('.term-panel .xterm-rows').waitFor();
+    // The screen comes back from Klient's model of it: nothing typed since the reload.
+    await expect.poll(() => screenText(page), { timeout: 30_000 }).toContain('ui-42');
+    expect(await page.locator('.terminals .tab').count()).toBe(1);
+    await shot(page, '05-terminal-after-reload');
+  }, 90_000);
+
+  it('shows a file made in the terminal in the tree, edits and saves it, and refuses a conflicting save', async () => {
+    const files = await context.newPage();
+    await files.goto(`${t.kloud.url}/#/machines/${machineId}/files`);
+    await files.locator('[role=tree][aria-busy=false]').waitFor({ state: 'attached' });
+    // Made in the terminal of the other page while the tree is open: the watch brings it in.
+    await typeInTerminal(page, 'echo first > from-term.txt');
+    const item = files.getByRole('treeitem', { name: 'from-term.txt' });
+    await item.waitFor({ timeout: 30_000 });
+    await shot(files, '06-tree-with-new-file');
+
+    await item.click();
+    const editor = files.getByLabel('File content');
+    await expect.poll(() => editor.inputValue()).toBe('first\n');
+    await editor.fill('edited in the browser\n');
+    await files.getByRole('button', { name: 'Save' }).click();
+    await files.locator('.notice.ok', { hasText: 'Saved' }).waitFor();
+    await typeInTerminal(page, 'cat from-term.txt');
+    await expect.poll(() => screenText(page)).toContain('edited in the browser');
+
+    // Someone changes the file after it was opened here: saving must not overwrite it.
+    await typeInTerminal(page, 'echo changed-in-terminal > from-term.txt');
+    await editor.fill('my stale version\n');
+    await files.getByRole('button', { name: 'Save' }).click();
+    await files.getByRole('alert').filter({ hasText: 'changed on the machine' }).waitFor();
+    await shot(files, '07-save-conflict');
+    // What the terminal wrote is still there; the editor still holds the user's version.
+    expect(await machineFile(t, machineId, 'from-term.txt')).toBe('changed-in-terminal\n');
+    expect(await editor.inputValue()).toBe('my stale version\n');
+  }, 90_000);
+});
+
+/** A file in the machine's home, read through the API-issued token and exec (not the UI). */
+async function machineFile(kloud: TestKloud, id: string, name: string): Promise<string> {
+  const { connect } = await import('@kk/protocol/node.js');
+  const grant = (await kloud.api('POST', `/api/v1/machines/${id}/token`, {})).body;
+  const client = connect(grant.url, grant.token, { reconnect: false });
+  try {
+    return (await client.call('fs.readFile', { path: name })).content ?? '';
+  } finally {
+    client.close();
+  }
+}

@@ -19,7 +19,8 @@ import { connect } from '@kk/protocol/node.js';
 import { processesIn, terminate } from '../packages/kloud/src/providers/local/processes.js';
 import { type BenchRow, percentile } from './row.js';
 
-const MACHINES = 50;
+/** Machines built at once; KLOUD_BENCH_MACHINES overrides for a quick run. */
+const MACHINES = Number(process.env.KLOUD_BENCH_MACHINES ?? 50);
 const BLOCKS = 10;
 const PER_BLOCK = 300;
 const repo = fileURLToPath(new URL('..', import.meta.url));

@@ -7,6 +7,7 @@
  * checks). The protocol client reconnects with backoff and jitter when Kloud goes away.
  */
 import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
 import type { RpcClient } from '@kk/protocol/client/client.js';
 import { connect } from '@kk/protocol/node.js';
 import type { HandlerMap } from '@kk/protocol/peer.js';
@@ -17,6 +18,8 @@ import { type ChannelTarget, openChannel } from './channel.js';
 export interface LinkOptions extends ChannelTarget {
   /** Klient's methods, served to Kloud over the link. */
   methods: HandlerMap;
+  /** Serves a caller's connection that arrived through Kloud. */
+  accept: (socket: Duplex) => void;
   /** Where Klient listens for direct connections, announced to Kloud. */
   directUrl?: string;
   log: Logger;
@@ -41,7 +44,7 @@ export function linkToKloud(options: LinkOptions): KloudLink {
     methods: {
       ...options.methods,
       'tunnel.open': async ({ channelId }) => {
-        await openChannel(options, channelId);
+        await openChannel(options, channelId, options.accept);
         return { ok: true as const };
       },
     },

@@ -5,9 +5,13 @@
  * behind NAT. Settings: every `klient serve` flag, plus the kite.key file and Kloud's URL
  * (flags or the environment the install script writes to klient.env).
  */
+
+import { RpcEndpoint } from '@kk/protocol/node.js';
+import { createAuthenticator } from '../auth.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { createLogger } from '../log.js';
 import { startKlient } from '../server.js';
+import { channelAcceptor } from './channel.js';
 import { readKiteKey } from './kite-key.js';
 import { linkToKloud } from './link.js';
 
@@ -57,13 +61,23 @@ export async function runKlient(
   );
   const log = createLogger(config);
   const klient = await startKlient(config, { log });
+  // Callers through Kloud are served here, in this process, by an endpoint with the same
+  // authentication and the very same method set as the direct listener.
+  const authenticate = await createAuthenticator(config);
+  const tunnelled = new RpcEndpoint({
+    authenticate,
+    methods: klient.methods,
+    onConnection: (peer) => {
+      const who = { sub: peer.principal.sub, scope: peer.principal.scope, via: 'kloud' };
+      log.info(who, 'connection opened');
+      peer.onClose((code) => log.info({ ...who, code }, 'connection closed'));
+    },
+    onInternalError: (method, err) => log.error({ method, err }, 'handler failed'),
+  });
   const link = linkToKloud({
     kloudUrl,
     kiteKey: kite.token,
-    local: {
-      host: config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host,
-      port: klient.port,
-    },
+    accept: channelAcceptor(tunnelled),
     timeoutMs: 15_000,
     methods: klient.methods,
     directUrl: klient.url,
@@ -75,6 +89,7 @@ export async function runKlient(
     kiteId: kite.kiteId,
     close: async () => {
       link.close();
+      tunnelled.close();
       await klient.close();
     },
   };

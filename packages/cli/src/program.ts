@@ -1,8 +1,14 @@
 /** Every kd command, registered in one place: the whole surface reads on one screen. */
 import { Command } from 'commander';
 import { registerCp } from './commands/cp.js';
+import { registerCredential } from './commands/credential.js';
 import { registerExec } from './commands/exec.js';
+import { registerLogin } from './commands/login.js';
 import { registerLs } from './commands/ls.js';
+import { registerMachine } from './commands/machine.js';
+import { registerShare } from './commands/share.js';
+import { registerStack } from './commands/stack.js';
+import { registerTemplate } from './commands/template.js';
 import { registerTerm } from './commands/term.js';
 
 export function buildProgram(): Command {
@@ -11,6 +17,12 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .showHelpAfterError('(kd --help lists every command)')
     .configureOutput({ outputError: (text, write) => write(text) });
+  registerLogin(program);
+  registerMachine(program);
+  registerStack(program);
+  registerTemplate(program);
+  registerCredential(program);
+  registerShare(program);
   registerExec(program);
   registerTerm(program);
   registerCp(program);

@@ -9,7 +9,7 @@
  */
 import type { Scope } from '@kk/protocol/catalogue/define.js';
 import { requireLogin } from '../config/store.js';
-import { CliError, cliErrors, ExitCode } from '../errors.js';
+import { cliErrors } from '../errors.js';
 import { KloudApi } from '../kloud/api.js';
 import { listAll } from '../kloud/pages.js';
 
@@ -36,6 +36,9 @@ interface IssuedToken {
   token: string;
   url: string;
 }
+
+/** A machine id (28 hex digits) or uid, as the API shows them; anything else is a label. */
+const MACHINE_ID = /^([0-9a-f]{28}|u[a-z0-9]{3}[0-9a-f]{8})$/;
 
 export function isDirectUrl(ref: string): boolean {
   return /^wss?:\/\//i.test(ref);
@@ -81,12 +84,7 @@ export async function resolveTarget(ref: string, options: TargetOptions = {}): P
 
 /** A machine id as given, or the id of the one machine with that label. */
 export async function findMachineId(api: KloudApi, ref: string): Promise<string> {
-  try {
-    await api.get(`/api/v1/machines/${encodeURIComponent(ref)}/state`);
-    return ref;
-  } catch (error) {
-    if (!(error instanceof CliError && error.exitCode === ExitCode.NotFound)) throw error;
-  }
+  if (MACHINE_ID.test(ref)) return ref;
   const machines = await listAll<MachineSummary>(api, '/api/v1/machines');
   const matches = machines.filter((m) => m.label === ref);
   if (matches.length === 1) return matches[0]!.id;

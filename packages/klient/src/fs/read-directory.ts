@@ -1,8 +1,8 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors } from '../errors.js';
 import { describe, type FsEntry, viewerFor } from './entry.js';
 import { mapLimited } from './map-limited.js';
+import { sortedNames } from './sorted-names.js';
 
 export interface DirectoryPage {
   entries: FsEntry[];
@@ -25,15 +25,13 @@ function decodeCursor(cursor: string): string {
   return Buffer.from(cursor, 'base64url').toString('utf8');
 }
 
-const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
 /** One page of a directory's entries, sorted by name, starting after `cursor`. */
 export async function readDirectoryPage(
   dir: string,
   cursor: string | undefined,
   limit: number,
 ): Promise<DirectoryPage> {
-  const names = (await readdir(dir)).sort(byCodeUnit);
+  const names = await sortedNames(dir);
   let start = 0;
   if (cursor !== undefined) {
     const after = decodeCursor(cursor);

@@ -93,7 +93,11 @@ export interface TestKloud {
   cleanup(): Promise<void>;
 }
 
-export async function startTestKloud(flags: Record<string, string> = {}): Promise<TestKloud> {
+/** `bootstrap: false` for a second Kloud on a database that already has its admin (token left empty). */
+export async function startTestKloud(
+  flags: Record<string, string> = {},
+  options: { bootstrap?: boolean } = {},
+): Promise<TestKloud> {
   const dir = flags['data-dir'] ?? tempDataDir();
   const config = loadKloudConfig({
     listen: '127.0.0.1:0',
@@ -105,10 +109,11 @@ export async function startTestKloud(flags: Record<string, string> = {}): Promis
     'data-dir': dir,
   });
   const kloud = await startKloud(config, { log: pino({ level: process.env.KLOUD_TEST_LOG ?? 'silent' }) });
-  const boot = await bootstrapAdmin(kloud.store);
-  if (!boot) throw new Error(`${dir} already has users; give a fresh data directory`);
-  const token = boot.token;
-  const admin = boot.user;
+  const boot = options.bootstrap === false ? undefined : await bootstrapAdmin(kloud.store);
+  if (!boot && options.bootstrap !== false)
+    throw new Error(`${dir} already has users; give a fresh data directory`);
+  const token = boot?.token ?? '';
+  const admin = boot?.user ?? (await kloud.store.users.byUsername('admin'))!;
   return {
     kloud,
     dir,

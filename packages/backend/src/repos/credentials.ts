@@ -64,22 +64,33 @@ export function credentialsRepo(ctx: RepoContext, keyring: Keyring) {
     return eb.or(mine);
   };
 
+  /** The viewer's level on each of `credentials` (owner, user, or none), in one query. */
+  const accessLevels = async (
+    viewer: Viewer,
+    credentials: Array<{ id: string; ownerId: string }>,
+  ): Promise<Map<string, ShareLevel>> => {
+    const levels = new Map<string, ShareLevel>();
+    const shared = credentials.filter((c) => c.ownerId !== viewer.id).map((c) => c.id);
+    const shares = shared.length
+      ? await db
+          .selectFrom('credentialShares')
+          .select(['credentialId', 'level'])
+          .where('credentialId', 'in', shared)
+          .where(sharedWith(viewer))
+          .execute()
+      : [];
+    for (const s of shares) if (levels.get(s.credentialId) !== 'owner') levels.set(s.credentialId, s.level);
+    for (const c of credentials) if (c.ownerId === viewer.id) levels.set(c.id, 'owner');
+    return levels;
+  };
+
   const accessOf = async (viewer: Viewer, credentialId: string): Promise<ShareLevel | undefined> => {
     const row = await db
       .selectFrom('credentials')
-      .select('ownerId')
+      .select(['id', 'ownerId'])
       .where('id', '=', credentialId)
       .executeTakeFirst();
-    if (!row) return undefined;
-    if (row.ownerId === viewer.id) return 'owner';
-    const shares = await db
-      .selectFrom('credentialShares')
-      .select('level')
-      .where('credentialId', '=', credentialId)
-      .where(sharedWith(viewer))
-      .execute();
-    if (shares.some((s) => s.level === 'owner')) return 'owner';
-    return shares.length ? 'user' : undefined;
+    return row && (await accessLevels(viewer, [row])).get(credentialId);
   };
 
   const secret = async (id: string): Promise<Secret> => {
@@ -95,6 +106,7 @@ export function credentialsRepo(ctx: RepoContext, keyring: Keyring) {
   return {
     get,
     accessOf,
+    accessLevels,
 
     /** The secret in clear. Callers check `accessOf(...) === 'owner'` first; Kloud uses `secretForBuild`. */
     secret,

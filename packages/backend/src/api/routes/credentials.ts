@@ -51,9 +51,8 @@ export function credentialRoutes(app: FastifyInstance, registry: RouteRegistry):
     response: pageOf(credentialSchema),
     async handler({ query, principal }) {
       const page = await store.credentials.list(principal.viewer, query);
-      const items = [];
-      for (const c of page.items)
-        items.push(await shown(c, (await store.credentials.accessOf(principal.viewer, c.id))!));
+      const levels = await store.credentials.accessLevels(principal.viewer, page.items);
+      const items = await Promise.all(page.items.map((c) => shown(c, levels.get(c.id)!)));
       return { items, nextCursor: page.nextCursor };
     },
   });

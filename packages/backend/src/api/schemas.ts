@@ -49,7 +49,7 @@ export const tokenSchema = z
   .meta({ id: 'ApiToken' });
 
 export const groupSchema = z
-  .object({ id, slug: z.string(), title: z.string(), ownerId: id, ...versioned })
+  .object({ id, slug: z.string(), title: z.string(), ownerId: id.nullable(), ...versioned })
   .meta({ id: 'Group' });
 
 export const memberSchema = z

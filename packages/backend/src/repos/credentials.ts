@@ -203,7 +203,7 @@ export function credentialsRepo(ctx: RepoContext, keyring: Keyring) {
     /** Refused while a machine that may exist at its provider still uses the credential. */
     delete: (id: string, ifVersion: number | undefined, actor: Actor) =>
       row.delete(id, ifVersion, actor, (trx) =>
-        refuseLiveMachines(trx, 'credentialId', id, `credential ${id}`),
+        refuseLiveMachines(trx, { credentialId: id }, `credential ${id}`),
       ),
 
     shares: (id: string): Promise<CredentialShare[]> =>

@@ -30,20 +30,32 @@ export type MachineState = z.infer<typeof machineStateSchema>;
 export const NO_INSTANCE_STATES: readonly MachineState[] = ['NotInitialized', 'Terminated'];
 
 /**
- * Refuses (conflict) when machines matching `column = value` may still have an instance at a
- * provider: deleting their owner or credential would leave Kloud unable to destroy them.
+ * Refuses (conflict) when machines that may still have an instance at a provider depend on what
+ * is being deleted — a user (their machines, and machines anyone runs with the user's
+ * credentials, which go with the user) or a credential: without them Kloud could not destroy
+ * those instances.
  */
 export async function refuseLiveMachines(
   trx: Db,
-  column: 'ownerId' | 'credentialId',
-  value: string,
+  of: { userId: string } | { credentialId: string },
   what: string,
 ): Promise<void> {
   const live = await trx
     .selectFrom('machines')
     .select(['id', 'state'])
-    .where(column, '=', value)
     .where('state', 'not in', [...NO_INSTANCE_STATES])
+    .where((eb) =>
+      'credentialId' in of
+        ? eb('credentialId', '=', of.credentialId)
+        : eb.or([
+            eb('ownerId', '=', of.userId),
+            eb(
+              'credentialId',
+              'in',
+              eb.selectFrom('credentials').select('id').where('ownerId', '=', of.userId),
+            ),
+          ]),
+    )
     .limit(20)
     .execute();
   if (live.length > 0) {

@@ -93,7 +93,7 @@ export function usersRepo(ctx: RepoContext) {
 
     /** Deletes the user and everything they own; refused while they own machines that may exist. */
     delete: (id: string, ifVersion: number | undefined, actor: Actor) =>
-      row.delete(id, ifVersion, actor, (trx) => refuseLiveMachines(trx, 'ownerId', id, `user ${id}`)),
+      row.delete(id, ifVersion, actor, (trx) => refuseLiveMachines(trx, { userId: id }, `user ${id}`)),
 
     async count(): Promise<number> {
       const row = await db

@@ -39,7 +39,8 @@ export interface GroupsTable {
   id: string;
   slug: string;
   title: string;
-  ownerId: string;
+  /** Who created it; null once they are deleted. */
+  ownerId: string | null;
   createdAt: number;
   updatedAt: number;
   version: number;

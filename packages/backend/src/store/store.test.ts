@@ -161,4 +161,25 @@ describe.each(STORE_KINDS)('store on %s', (kind) => {
       expect((await opened.store.users.byUsername('ada'))?.username).toBe('ada');
     },
   );
+
+  it('refuses to delete a user whose credential runs someone else’s machine; their group outlives them', async () => {
+    const { store } = await harness.open();
+    const ada = await store.users.create({ username: 'ada' }, null);
+    const bob = await store.users.create({ username: 'bob' }, null);
+    const group = await store.groups.create({ slug: 'team' }, ada.id);
+    await store.groups.setMember(group.id, bob.id, 'admin', ada.id);
+    const cred = await store.credentials.create({ provider: 'aws', title: 't', data: { k: 'v' } }, ada.id);
+    await store.credentials.share(cred.id, { targetType: 'user', targetId: bob.id }, 'user', ada.id);
+    const m = await store.machines.create({ provider: 'aws', label: 'bobs', credentialId: cred.id }, bob);
+    await store.machines.setStatus(m.id, { state: 'Stopped', reason: 'stopped' }, {}, null);
+    await expect(store.users.delete(ada.id, undefined, null)).rejects.toMatchObject({
+      code: 'conflict',
+      details: { machines: [{ id: m.id, state: 'Stopped' }] },
+    });
+    await store.machines.setStatus(m.id, { state: 'Terminated', reason: 'destroyed' }, {}, null);
+    await store.users.delete(ada.id, undefined, null);
+    expect(await store.credentials.get(cred.id)).toBeUndefined();
+    expect(await store.groups.get(group.id)).toMatchObject({ slug: 'team', ownerId: null });
+    expect((await store.groups.members(group.id)).map((x) => x.username)).toEqual(['bob']);
+  });
 });

@@ -8,9 +8,7 @@ import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processesIn, readPid, terminate } from '../../packages/kloud/src/providers/local/processes.js';
-import { resolveStack } from '../../packages/kloud/src/stacks/resolve.js';
-import { parseTemplate } from '../../packages/kloud/src/stacks/template.js';
-import { type Json, startTestKloud, type TestKloud, waitFor } from './harness.js';
+import { type Json, machineSpec, startTestKloud, type TestKloud, waitFor } from './harness.js';
 
 let t: TestKloud;
 
@@ -22,9 +20,7 @@ afterAll(async () => {
 });
 
 async function built(machineYaml = 'provider: local', meta: Record<string, unknown> = {}): Promise<Json> {
-  const [spec] = resolveStack(
-    parseTemplate(`machines:\n  m:\n    ${machineYaml.replaceAll('\n', '\n    ')}\n`),
-  );
+  const spec = machineSpec(machineYaml);
   const m = await t.kloud.store.machines.create(
     { provider: 'local', label: `bg-${Math.random().toString(36).slice(2, 8)}`, meta: { spec, ...meta } },
     { id: t.adminId, username: 'admin' },
@@ -87,11 +83,7 @@ describe('background jobs', () => {
   });
 
   it('fails a build stuck past its deadline and cleans up what it made', async () => {
-    const [spec] = resolveStack(
-      parseTemplate({
-        machines: { m: { provider: 'local', provisioners: [{ name: 'hang', run: 'sleep 600' }] } },
-      }),
-    );
+    const spec = machineSpec({ provider: 'local', provisioners: [{ name: 'hang', run: 'sleep 600' }] });
     const m = await t.kloud.store.machines.create(
       { provider: 'local', label: 'stuck', meta: { spec } },
       { id: t.adminId, username: 'admin' },

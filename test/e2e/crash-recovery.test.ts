@@ -10,9 +10,16 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { openStore } from '@kk/backend/store/store.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveStack } from '../../packages/kloud/src/stacks/resolve.js';
-import { parseTemplate } from '../../packages/kloud/src/stacks/template.js';
-import { apiClient, type Json, killEverythingIn, spawnKloud, tempDataDir, waitFor } from './harness.js';
+import {
+  apiClient,
+  gatedMachine,
+  type Json,
+  killEverythingIn,
+  machineSpec,
+  spawnKloud,
+  tempDataDir,
+  waitFor,
+} from './harness.js';
 
 const dir = tempDataDir();
 let current: Awaited<ReturnType<typeof spawnKloud>> | undefined;
@@ -39,18 +46,7 @@ describe('Kloud killed with SIGKILL during a build', () => {
 
     // Set up the machine record the way stack apply would (the API for templates is the backend's).
     const gate = join(dir, 'gate');
-    const [spec] = resolveStack(
-      parseTemplate({
-        machines: {
-          m: {
-            provider: 'local',
-            provisioners: [
-              { name: 'wait', run: `while [ ! -e ${gate} ]; do sleep 0.05; done; echo built > built.txt` },
-            ],
-          },
-        },
-      }),
-    );
+    const spec = machineSpec(gatedMachine(gate));
     const store = await openStore({ dataDir: dir });
     const admin = (await store.users.byUsername('admin'))!;
     const machine = await store.machines.create(

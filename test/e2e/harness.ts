@@ -12,9 +12,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootstrapAdmin } from '@kk/backend/bootstrap.js';
 import { pino } from 'pino';
+import { parse as parseYaml } from 'yaml';
 import { loadKloudConfig } from '../../packages/kloud/src/config.js';
 import { type Kloud, startKloud } from '../../packages/kloud/src/kloud.js';
 import { processesIn, terminate } from '../../packages/kloud/src/providers/local/processes.js';
+import { type DesiredMachine, resolveStack } from '../../packages/kloud/src/stacks/resolve.js';
+import { parseTemplate } from '../../packages/kloud/src/stacks/template.js';
 
 export const repo = join(import.meta.dirname, '..', '..');
 
@@ -41,6 +44,20 @@ export function apiClient(baseUrl: () => string, defaultToken: string): Api {
     });
     const text = await res.text();
     return { status: res.status, body: text ? JSON.parse(text) : undefined };
+  };
+}
+
+/** The resolved spec of one machine of a template (an object or its YAML), as stack apply would store it. */
+export function machineSpec(machine: Record<string, unknown> | string): DesiredMachine {
+  const m = typeof machine === 'string' ? parseYaml(machine) : machine;
+  return resolveStack(parseTemplate({ machines: { m } }))[0]!;
+}
+
+/** A machine whose build waits at its provisioner until the file `gate` exists. */
+export function gatedMachine(gate: string): Record<string, unknown> {
+  return {
+    provider: 'local',
+    provisioners: [{ name: 'wait', run: `while [ ! -e ${gate} ]; do sleep 0.05; done` }],
   };
 }
 

@@ -10,9 +10,7 @@ import { join } from 'node:path';
 import { connect } from '@kk/protocol/node.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPid } from '../../packages/kloud/src/providers/local/processes.js';
-import { resolveStack } from '../../packages/kloud/src/stacks/resolve.js';
-import { parseTemplate } from '../../packages/kloud/src/stacks/template.js';
-import { type Json, startTestKloud, type TestKloud, waitFor } from './harness.js';
+import { type Json, machineSpec, startTestKloud, type TestKloud, waitFor } from './harness.js';
 
 let t: TestKloud;
 
@@ -25,9 +23,7 @@ afterAll(async () => {
 
 /** A machine record with the spec of a one-machine template (what stack apply would create). */
 async function newMachine(machineYaml = 'provider: local'): Promise<string> {
-  const [spec] = resolveStack(
-    parseTemplate(`machines:\n  m:\n    ${machineYaml.replaceAll('\n', '\n    ')}\n`),
-  );
+  const spec = machineSpec(machineYaml);
   const m = await t.kloud.store.machines.create(
     { provider: 'local', label: `m-${Math.random().toString(36).slice(2, 8)}`, meta: { spec } },
     { id: t.adminId, username: 'admin' },

@@ -7,10 +7,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveStack } from '../../packages/kloud/src/stacks/resolve.js';
-import { parseTemplate } from '../../packages/kloud/src/stacks/template.js';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { killEverythingIn, startTestKloud, type TestKloud, tempDataDir, waitFor } from './harness.js';
+import {
+  gatedMachine,
+  killEverythingIn,
+  machineSpec,
+  startTestKloud,
+  type TestKloud,
+  tempDataDir,
+  waitFor,
+} from './harness.js';
 
 let pg: TestPostgres;
 const dir = tempDataDir();
@@ -40,16 +46,7 @@ describe('lifecycle on PostgreSQL shared by two Klouds', () => {
     const a = await kloud(url);
     const b = await kloud(url);
     const gate = join(dir, 'gate');
-    const [spec] = resolveStack(
-      parseTemplate({
-        machines: {
-          m: {
-            provider: 'local',
-            provisioners: [{ name: 'wait', run: `while [ ! -e ${gate} ]; do sleep 0.05; done` }],
-          },
-        },
-      }),
-    );
+    const spec = machineSpec(gatedMachine(gate));
     const machine = await a.kloud.store.machines.create(
       { provider: 'local', label: 'pg', meta: { spec } },
       { id: a.adminId, username: 'admin' },

@@ -2,18 +2,11 @@
  * Koding's machine states and the calls each one allows (DESIGN §5). This table is the only
  * place the rules are written; the lifecycle, the REST API and the RPC methods all ask it.
  */
-export const machineStates = [
-  'NotInitialized',
-  'Building',
-  'Starting',
-  'Running',
-  'Stopping',
-  'Stopped',
-  'Rebooting',
-  'Terminating',
-  'Terminated',
-  'Unknown',
-] as const;
+
+import { machineStateSchema } from '@kk/protocol/catalogue/kloud.js';
+
+/** The states themselves are the protocol's (the catalogue is the one place a wire shape is written). */
+export const machineStates = machineStateSchema.options;
 export type MachineState = (typeof machineStates)[number];
 
 export const machineActions = ['build', 'start', 'stop', 'restart', 'destroy'] as const;

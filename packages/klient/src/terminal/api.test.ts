@@ -93,7 +93,10 @@ describe('terminal.* over WebSocket', () => {
     await Promise.all([reference.settled(), rebuilt.settled()]);
     expect(describeTerminal(rebuilt.term)).toEqual(describeTerminal(reference.term));
 
+    // Typing counts as user activity for klient.usage (Kloud's idle auto-stop).
+    const typedAt = Date.now();
     await second.call('terminal.input', { sessionId: session.id, data: 'q' });
+    expect((await second.call('klient.usage', {})).lastActivityAt).toBeGreaterThanOrEqual(typedAt);
     expect(await back.ended).toEqual({ reason: 'exit', exitCode: 7, signal: null });
     expect((await second.call('terminal.list', {})).sessions).toEqual([]);
   });

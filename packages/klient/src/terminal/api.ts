@@ -67,8 +67,10 @@ export function terminalHandlers(terminals: TerminalManager): HandlerMap {
       const stream = call.openStream();
       const viewer = session.attach(streamSink(stream), p.readOnly);
       attachments.set(p.sessionId, viewer);
-      stream.onCancel(() => {
-        viewer.close();
+      stream.onCancel(() => viewer.close());
+      // Forget it however it ends (exit, detach, cancel), so a long-lived connection that runs
+      // many short sessions holds none of them.
+      void viewer.finished.then(() => {
         if (attachments.get(p.sessionId) === viewer) attachments.delete(p.sessionId);
       });
       if (!p.readOnly && p.cols !== undefined && p.rows !== undefined) {

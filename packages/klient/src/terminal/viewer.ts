@@ -56,6 +56,11 @@ export class Viewer {
   private closed = false;
   private wake: (() => void) | null = null;
   private resyncs = 0;
+  private resolveFinished!: () => void;
+  /** Settles when the viewer is finished, however it ended. */
+  readonly finished = new Promise<void>((resolve) => {
+    this.resolveFinished = resolve;
+  });
 
   constructor(sink: ViewerSink, readOnly: boolean, limits: ViewerLimits, hooks: ViewerHooks) {
     this.sink = sink;
@@ -114,6 +119,7 @@ export class Viewer {
     this.wakePump();
     this.hooks.onClosed(this);
     if (wasBacklogged) this.hooks.onBacklogChange();
+    this.resolveFinished();
   }
 
   private enqueue(item: Queued, chars: number): void {

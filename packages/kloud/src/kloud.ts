@@ -13,6 +13,7 @@ import { openStore, type Store } from '@kk/backend/store/store.js';
 import { errors } from '@kk/protocol/errors.js';
 import { keyResolver, RpcEndpoint } from '@kk/protocol/node.js';
 import type { KeySet } from '@kk/protocol/tokens/index.js';
+import { registerWeb } from '@kk/web/server/register.js';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
 import { kloudRoutes, type RouteDeps } from './api/routes.js';
@@ -78,6 +79,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   const routeDeps = {} as RouteDeps;
   kloudRoutes(app, api, routeDeps);
   closeConnectionsOnUnshare(app, store, () => routeDeps.tunnel);
+  await app.register(registerWeb);
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address() as import('node:net').AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;

@@ -159,5 +159,13 @@ describe('lifecycle rules', () => {
     const again = connect(grant.body.url, grant.body.token, { reconnect: false });
     await expect(again.call('klient.ping', {}, { timeoutMs: 20_000 })).rejects.toBeTruthy();
     again.close();
+
+    // A share that is not permanent ends when the machine is built anew; a permanent one stays.
+    const dave = await t.kloud.store.users.create({ username: 'dave' }, null);
+    await t.api('PUT', `/api/v1/machines/${id}/users/${bob.id}`, { permanent: false });
+    await t.api('PUT', `/api/v1/machines/${id}/users/${dave.id}`, { permanent: true });
+    await settle(id, (await call(id, 'destroy')).body.eventId);
+    await settle(id, (await call(id, 'build')).body.eventId);
+    expect((await t.kloud.store.machines.get(id))!.users.map((u) => u.userId)).toEqual([dave.id]);
   });
 });

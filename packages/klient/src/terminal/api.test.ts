@@ -210,6 +210,9 @@ describe('terminal.* over WebSocket', () => {
     const bad = await rejection(bob.call('terminal.create', { cols: 0 } as never));
     expect(bad.code).toBe(ErrorCode.InvalidParams);
     expect(JSON.stringify(bad.data)).toContain('cols');
+    const nul = await rejection(bob.call('terminal.create', { args: ['-c', 'echo a\0b'] }));
+    expect(nul.code).toBe(ErrorCode.InvalidParams);
+    expect(JSON.stringify(nul.data)).toContain('NUL');
     const missing = await rejection(bob.call('terminal.create', { cwd: '/no/such/dir' }));
     expect(missing.code).toBe(ErrorCode.NotFound);
     expect((await bob.call('terminal.list', {})).sessions).toHaveLength(2);

@@ -6,6 +6,8 @@ const cols = z.number().int().min(2).max(1000);
 const rows = z.number().int().min(1).max(1000);
 const name = z.string().trim().min(1).max(128);
 const signalName = z.string().regex(/^SIG[A-Z0-9]+$/, 'signal must be a name like SIGHUP');
+/** Text handed to the OS as a C string (program, argument, path, environment). */
+const osString = z.string().refine((v) => !v.includes('\0'), 'must not contain NUL characters');
 
 /** One PTY session as `terminal.list` and `terminal.create` describe it. */
 export const terminalSessionSchema = z.object({
@@ -70,18 +72,18 @@ export const terminalMethods = {
     params: z
       .object({
         /** Program to run (default: the user's login shell). */
-        shell: z.string().min(1).optional(),
+        shell: osString.pipe(z.string().min(1)).optional(),
         /**
          * Arguments, verbatim. Without them a known shell starts interactive but skips its rc files
          * (`bash --norc`, `zsh -f`, `fish --no-config`); with `login: true` it starts as a login shell.
          */
-        args: z.array(z.string()).optional(),
+        args: z.array(osString).max(1024).optional(),
         login: z.boolean().default(false),
         /** Absolute, or relative to the home directory (default: home). */
-        cwd: z.string().min(1).optional(),
+        cwd: osString.pipe(z.string().min(1)).optional(),
         /** Added to the session's environment (TERM=xterm-256color unless given here). */
         env: z
-          .record(z.string().regex(/^[^=\0]+$/, 'variable names must not contain = or NUL'), z.string())
+          .record(z.string().regex(/^[^=\0]+$/, 'variable names must not contain = or NUL'), osString)
           .optional(),
         cols: cols.default(80),
         rows: rows.default(24),

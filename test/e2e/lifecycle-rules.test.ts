@@ -72,6 +72,14 @@ describe('lifecycle rules', () => {
     expect((await settle(id, accepted.body.eventId)).state).toBe('Running');
     const jobs = await t.kloud.store.jobs.list({ machineId: id, limit: 10 });
     expect(jobs.items.map((j: Json) => j.kind)).toEqual(['machine.build']);
+    const audit = await t.kloud.store.audit.list({ resourceType: 'machine', resourceId: id, limit: 20 });
+    const transitions = audit.items
+      .filter((e: Json) => e.action === 'machine.status')
+      .map((e: Json) => [e.details.from, e.details.state]);
+    expect(transitions.reverse()).toEqual([
+      ['NotInitialized', 'Building'],
+      ['Building', 'Running'],
+    ]);
     const destroy = await call(id, 'destroy');
     expect((await settle(id, destroy.body.eventId)).state).toBe('Terminated');
     expect((await call(id, 'start')).body.error.details.allowed).toEqual(['build']);

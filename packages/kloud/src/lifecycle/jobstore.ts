@@ -7,6 +7,7 @@
  * renews it while the job runs. A lease whose holder died expires and recovery takes it over.
  */
 import { randomUUID } from 'node:crypto';
+import { auditRepo } from '@kk/backend/repos/audit.js';
 import { leasesRepo } from '@kk/backend/repos/leases.js';
 import type { Connection, Db } from '@kk/backend/store/db.js';
 import type { JobsTable } from '@kk/backend/store/schema.js';
@@ -153,7 +154,18 @@ export async function beginAction(
     };
     await trx.insertInto('jobs').values(job).execute();
     const during = transitions[input.action].during;
-    await setState(trx, machine.id, during, `${input.action} requested`, now);
+    await setState(
+      trx,
+      machine.id,
+      {
+        from: machine.state,
+        state: during,
+        reason: `${input.action} requested`,
+        actorId: input.actorId,
+        jobId,
+      },
+      now,
+    );
     const event = await insertEvent(trx, {
       eventId: jobId,
       message: `${input.action} started (${machine.state} → ${during})`,
@@ -167,24 +179,31 @@ export async function beginAction(
   });
 }
 
+/** Sets a machine's state and writes the transition to the audit log, in the caller's transaction. */
 export async function setState(
   db: Db,
   machineId: string,
-  state: MachineState,
-  reason: string,
+  change: { from: MachineState; state: MachineState; reason: string; actorId: string | null; jobId: string },
   at = Date.now(),
 ) {
   await db
     .updateTable('machines')
     .set((eb) => ({
-      state,
-      stateReason: reason,
+      state: change.state,
+      stateReason: change.reason,
       stateModifiedAt: at,
       updatedAt: at,
       version: eb('version', '+', 1),
     }))
     .where('id', '=', machineId)
     .execute();
+  await auditRepo(db).record(db, {
+    actorId: change.actorId,
+    action: 'machine.status',
+    resourceType: 'machine',
+    resourceId: machineId,
+    details: { from: change.from, state: change.state, reason: change.reason, jobId: change.jobId },
+  });
 }
 
 /** Extends the lease of a job this process holds; false when the lease was lost (taken over). */
@@ -240,7 +259,23 @@ export async function finishJob(
       })
       .where('id', '=', job.id)
       .execute();
-    await setState(trx, job.machineId, outcome.state, outcome.reason, now);
+    const before = await trx
+      .selectFrom('machines')
+      .select('state')
+      .where('id', '=', job.machineId)
+      .executeTakeFirst();
+    await setState(
+      trx,
+      job.machineId,
+      {
+        from: (before?.state ?? 'Unknown') as MachineState,
+        state: outcome.state,
+        reason: outcome.reason,
+        actorId: job.payload.actorId,
+        jobId: job.id,
+      },
+      now,
+    );
     await leasesRepo(trx).release(job.machineId, job.id);
     return insertEvent(trx, { ...outcome.event, jobId: job.id, machineId: job.machineId });
   });

@@ -77,7 +77,7 @@ describe('terminal.* over WebSocket', () => {
     });
     expect(session).toMatchObject({ name: 'draw', cols: 80, rows: 24, owner: 'alice', viewers: 0 });
     const watcher = await RemoteViewer.attach(first, session.id);
-    await watcher.until((v) => v.output().endsWith('\x1b[12;40H'));
+    await watcher.until((v) => v.output().endsWith('\x1b[12;40H\x1b(0'));
     first.close();
     const second = await server.connect();
     await vi.waitFor(async () =>

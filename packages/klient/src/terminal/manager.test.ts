@@ -35,7 +35,7 @@ describe('TerminalManager: reattach rebuilds the screen from the model', () => {
     const s = m.create({ owner: 'alice', shell: process.execPath, args: [fullscreen], cols: 80, rows: 24 });
     const watcher = new RecordingSink();
     const w = m.attach(s.id, watcher, false);
-    await watcher.until(endsWith('\x1b[12;40H'));
+    await watcher.until(endsWith('\x1b[12;40H\x1b(0'));
 
     const late = new RecordingSink();
     m.attach(s.id, late, true);
@@ -59,6 +59,7 @@ describe('TerminalManager: reattach rebuilds the screen from the model', () => {
     const rebuilt2 = new ClientTerminal().applyAll(late.events);
     const want2 = await settledDescription(reference2);
     expect(screenText(reference2.term).join('\n')).toContain('scrolled 5');
+    expect(screenText(reference2.term)[22]).toBe('┌───┐');
     expect(await settledDescription(rebuilt2)).toEqual(want2);
 
     m.input(s.id, w, 'q');

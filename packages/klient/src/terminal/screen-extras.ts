@@ -2,7 +2,8 @@ import type { Terminal } from '@xterm/headless';
 
 /**
  * Terminal state the serialize addon (0.14) leaves out but a full-screen program relies on:
- * cursor visibility and shape, the scroll region, the mouse encoding and the window title.
+ * cursor visibility and shape, the scroll region, the mouse encoding, the window title and a
+ * DEC line-drawing character set left selected.
  * Read from xterm's internals (named here, in one place); when a newer xterm moves them, the
  * missing part is skipped rather than guessed, and screen.test.ts shows what broke.
  */
@@ -19,6 +20,7 @@ interface XtermInternals {
     coreMouseService?: { activeEncoding?: string };
     _bufferService?: { buffer?: { scrollTop: number; scrollBottom: number; x: number; y: number } };
     _inputHandler?: { _windowTitle?: string };
+    _charsetService?: { glevel: number; _charsets?: Array<Record<string, string> | undefined> };
   };
 }
 
@@ -30,6 +32,10 @@ const mouseEncodings: Record<string, string> = {
 };
 
 const cursorShapes: Record<string, number> = { block: 1, underline: 3, bar: 5 };
+
+/** ESC ( ) * + designate G0..G3; SI, SO, LS2, LS3 invoke them. */
+const designators = ['(', ')', '*', '+'];
+const invocations = ['\x0f', '\x0e', '\x1bn', '\x1bo'];
 
 /** Escape sequences to append after the serialize addon's output to restore the rest. */
 export function screenExtras(term: Terminal): string {
@@ -52,6 +58,12 @@ export function screenExtras(term: Terminal): string {
   if (encoding && mouseEncodings[encoding]) out += mouseEncodings[encoding];
   const title = core._inputHandler?._windowTitle;
   if (title) out += `\x1b]2;${title}\x07`;
+  // DEC line drawing left designated (ncurses' box characters), the one non-ASCII set in use.
+  const charsets = core._charsetService;
+  charsets?._charsets?.forEach((set, g) => {
+    if (set?.q === '─') out += `\x1b${designators[g]}0`;
+  });
+  if (charsets?.glevel) out += invocations[charsets.glevel] ?? '';
   if (core.coreService?.isCursorHidden) out += '\x1b[?25l';
   return out;
 }

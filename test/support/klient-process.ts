@@ -25,6 +25,8 @@ export interface KlientProcess {
 export interface KlientProcessOptions {
   /** argv before `serve`: the executable, or e.g. `node --import tsx packages/klient/src/main.ts`. */
   command: string[];
+  /** More `serve` flags, e.g. `['--home', dir, '--log-level', 'debug']`. */
+  serveArgs?: string[];
   cwd?: string;
   /** The whole environment of the process (nothing is inherited). */
   env: NodeJS.ProcessEnv;
@@ -71,6 +73,7 @@ export async function startKlientProcess(options: KlientProcessOptions): Promise
     kiteId,
     '--issuer',
     issuer,
+    ...(options.serveArgs ?? []),
   ];
   const child = spawn(file!, args, {
     cwd: options.cwd,

@@ -4,7 +4,22 @@
  * would, and a cell-by-cell description of a terminal to compare two of them.
  */
 import headless, { type Terminal } from '@xterm/headless';
+import { afterEach } from 'vitest';
+import { TerminalManager, type TerminalManagerOptions } from './manager.js';
 import type { ViewerEnd, ViewerEvent, ViewerSink } from './viewer.js';
+
+let managers: TerminalManager[] = [];
+afterEach(() => {
+  for (const m of managers) m.close();
+  managers = [];
+});
+
+/** A manager running /bin/sh by default, closed (its sessions hung up) after the test. */
+export function testManager(options: Partial<TerminalManagerOptions> = {}): TerminalManager {
+  const m = new TerminalManager({ shell: '/bin/sh', ...options });
+  managers.push(m);
+  return m;
+}
 
 /** Events of one viewer's stream as they arrive, and a way to wait for a condition over them. */
 export class ViewerEvents {
@@ -161,6 +176,12 @@ export function describeTerminal(term: Terminal): Record<string, unknown> {
     scrollRegion: [core._bufferService.buffer.scrollTop, core._bufferService.buffer.scrollBottom],
     buffers,
   };
+}
+
+/** The description of a client terminal once everything written to it has been parsed. */
+export async function settledDescription(client: ClientTerminal): Promise<Record<string, unknown>> {
+  await client.settled();
+  return describeTerminal(client.term);
 }
 
 /** Lines of the active screen as text, for readable assertions. */

@@ -155,7 +155,9 @@ export async function rollbackBuild(
   ctx: ActionContext,
   reason: string,
 ): Promise<{ state: MachineState; reason: string }> {
-  const keep = (ctx.spec ?? (await buildSpecOf(ctx.deps.store, ctx.machine).catch(() => undefined)))?.onBuildFailure === 'keep';
+  const keep =
+    (ctx.spec ?? (await buildSpecOf(ctx.deps.store, ctx.machine).catch(() => undefined)))?.onBuildFailure ===
+    'keep';
   const instanceId = ctx.job.payload.instanceId ?? ctx.machine.instanceId ?? undefined;
   if (keep && instanceId) {
     const info = await ctx.provider.describe(ctx.credential, instanceId).catch(() => undefined);

@@ -5,6 +5,7 @@
  * edit and save it, and be refused when saving over a change made meanwhile.
  * Screenshots go to test-artifacts/web/.
  */
+import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKloud, type TestKloud } from '../e2e/harness.js';
@@ -24,7 +25,8 @@ beforeAll(async () => {
 afterEach(async (ctx) => {
   // What the browser showed when a test failed, for whoever reads the failure.
   if (ctx.task.result?.state !== 'fail') return;
-  for (const [i, p] of (context?.pages() ?? []).entries()) await shot(p, `failed-${ctx.task.name.slice(0, 30)}-${i}`);
+  for (const [i, p] of (context?.pages() ?? []).entries())
+    await shot(p, `failed-${ctx.task.name.slice(0, 30)}-${i}`);
 });
 afterAll(async () => {
   await browser?.close();
@@ -116,15 +118,68 @@ describe('web UI', () => {
     expect(await machineFile(t, machineId, 'from-term.txt')).toBe('changed-in-terminal\n');
     expect(await editor.inputValue()).toBe('my stale version\n');
   }, 90_000);
+
+  it('opens several terminal tabs, uploads and downloads a binary file, and works from the keyboard', async () => {
+    await page.getByRole('button', { name: '+ New terminal' }).click();
+    await expect.poll(() => page.locator('.terminals .tab').count()).toBe(2);
+    await typeInTerminal(page, 'echo second-tab');
+    await expect.poll(() => screenText(page)).toContain('second-tab');
+    // The first tab still has its own screen.
+    await page.locator('.terminals .tab').first().click();
+    await expect.poll(() => screenText(page)).toContain('ui-42');
+
+    const files = await context.newPage();
+    await files.goto(`${t.kloud.url}/#/machines/${machineId}/files`);
+    await files.locator('[role=tree][aria-busy=false]').waitFor({ state: 'attached' });
+    const bytes = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) & 0xff));
+    await files
+      .locator('input[type=file]')
+      .setInputFiles({ name: 'blob.bin', mimeType: 'application/octet-stream', buffer: bytes });
+    await files.locator('.notice.ok', { hasText: 'Uploaded' }).waitFor();
+    expect(Buffer.from(await machineFileBase64(t, machineId, 'blob.bin'), 'base64').equals(bytes)).toBe(true);
+
+    // Keyboard only: into the tree, down to the text file and open it, back up to the upload.
+    const selected = () => files.locator('[role=treeitem][aria-selected=true]').getAttribute('data-path');
+    await files.getByRole('treeitem').first().focus();
+    expect(await selected()).toMatch(/blob\.bin$/);
+    await files.keyboard.press('ArrowDown');
+    expect(await selected()).toMatch(/from-term\.txt$/);
+    await files.keyboard.press('Enter');
+    await expect.poll(() => files.locator('.editor-title').innerText()).toMatch(/from-term\.txt$/);
+    await files.getByRole('treeitem', { name: 'from-term.txt' }).focus();
+    await files.keyboard.press('ArrowUp');
+    expect(await selected()).toMatch(/blob\.bin$/);
+    const [download] = await Promise.all([
+      files.waitForEvent('download'),
+      files.getByRole('button', { name: 'Download' }).click(),
+    ]);
+    expect(download.suggestedFilename()).toBe('blob.bin');
+    expect((await readFile((await download.path())!)).equals(bytes)).toBe(true);
+
+    // A narrow window stacks the tree above the editor.
+    await files.setViewportSize({ width: 420, height: 800 });
+    await shot(files, '08-files-narrow');
+    const tree = await files.locator('.tree-pane').boundingBox();
+    const editor = await files.locator('.editor').boundingBox();
+    expect(editor!.y).toBeGreaterThan(tree!.y + tree!.height - 1);
+    await page.setViewportSize({ width: 420, height: 800 });
+    await page.goto(`${t.kloud.url}/#/machines`);
+    await page.locator('tr', { hasText: 'ui-dev' }).waitFor();
+    await shot(page, '09-machines-narrow');
+  }, 90_000);
 });
 
 /** A file in the machine's home, read through the API-issued token and exec (not the UI). */
 async function machineFile(kloud: TestKloud, id: string, name: string): Promise<string> {
+  return Buffer.from(await machineFileBase64(kloud, id, name), 'base64').toString('utf8');
+}
+
+async function machineFileBase64(kloud: TestKloud, id: string, name: string): Promise<string> {
   const { connect } = await import('@kk/protocol/node.js');
   const grant = (await kloud.api('POST', `/api/v1/machines/${id}/token`, {})).body;
   const client = connect(grant.url, grant.token, { reconnect: false });
   try {
-    return (await client.call('fs.readFile', { path: name })).content ?? '';
+    return (await client.call('fs.readFile', { path: name, encoding: 'base64' })).content ?? '';
   } finally {
     client.close();
   }

@@ -20,6 +20,8 @@ export class Editor {
   path: string | undefined;
   private hash: string | undefined;
   private dirty = false;
+  /** After a successful save. */
+  onSaved: (path: string) => void = () => {};
 
   constructor(
     private readonly client: RpcClient,
@@ -108,6 +110,7 @@ export class Editor {
       this.dirty = false;
       this.saveButton.disabled = true;
       this.say(`Saved ${formatBytes(written.size)}.`, 'ok');
+      this.onSaved(written.path);
     } catch (error) {
       if (isRpcError(error) && error.code === AppCode.Conflict) return this.conflict();
       this.say((error as Error).message, 'error');

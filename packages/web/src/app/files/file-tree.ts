@@ -26,10 +26,16 @@ export class FileTree {
   onOpenFile: (entry: FsEntry) => void = () => {};
   onChange: (event: FsWatchEvent) => void = () => {};
   onError: (error: unknown) => void = () => {};
+  private readonly nodes = new WeakMap<HTMLElement, TreeNode>();
 
   constructor(private readonly client: RpcClient) {
     this.element = h('ul', { class: 'tree', attrs: { role: 'tree', 'aria-label': 'Files' } });
     this.element.addEventListener('keydown', (e) => this.onKey(e));
+    // Roving focus: whatever item gets the focus (Tab, a click, a screen reader) is the selection.
+    this.element.addEventListener('focusin', (e) => {
+      const node = this.nodes.get(e.target as HTMLElement);
+      if (node && node !== this.selected) this.focusNode(node);
+    });
     client.onConnect(() => {
       // Watches died with the old connection: list and watch every open directory again.
       if (this.root) for (const node of this.openDirectories()) void this.load(node);
@@ -54,6 +60,15 @@ export class FileTree {
 
   async refresh(): Promise<void> {
     for (const node of this.openDirectories()) await this.load(node);
+  }
+
+  /**
+   * Lists one open directory again. Called after the UI's own writes: an atomic write goes through
+   * a temporary file, and the watch can report that file's arrival but miss its rename away.
+   */
+  async refreshDirectory(path: string): Promise<void> {
+    const node = this.openDirectories().find((n) => n.entry.path === path);
+    if (node) await this.load(node);
   }
 
   private openDirectories(): TreeNode[] {
@@ -151,6 +166,7 @@ export class FileTree {
     label.style.paddingLeft = `${(depth - 1) * 14 + 6}px`;
     item.appendChild(label);
     const node: TreeNode = { entry, item, label, expanded: false, depth };
+    this.nodes.set(item, node);
     label.onclick = (e) => {
       e.stopPropagation();
       this.focusNode(node);

@@ -25,6 +25,7 @@ export class FilesPanel {
     this.upload = h('input', { type: 'file', multiple: true, hidden: true });
     this.upload.onchange = () => void this.uploadChosen();
     this.tree.onOpenFile = (entry) => void this.editor.open(entry.path);
+    this.editor.onSaved = (path) => void this.tree.refreshDirectory(parentOf(path));
     this.tree.onError = (e) => this.say((e as Error).message, 'error');
     this.tree.onChange = (event) => {
       if (event.type === 'removed') this.editor.gone(event.path);
@@ -78,6 +79,7 @@ export class FilesPanel {
     if (kind === 'directory') await this.client.call('fs.createDirectory', { path, recursive: false });
     else await this.client.call('fs.writeFile', { path, content: '', ifNotExists: true });
     this.say(`Created ${path}`, 'ok');
+    await this.tree.refreshDirectory(dir);
     if (kind === 'file') await this.editor.open(path);
   }
 
@@ -90,6 +92,7 @@ export class FilesPanel {
     const to = `${parentOf(node.entry.path).replace(/\/$/, '')}/${name}`;
     await this.client.call('fs.rename', { from: node.entry.path, to });
     this.say(`Renamed to ${to}`, 'ok');
+    await this.tree.refreshDirectory(parentOf(to));
   }
 
   private async remove(): Promise<void> {
@@ -99,6 +102,7 @@ export class FilesPanel {
     if (!confirm(`Delete ${node.entry.path}${isDir ? ' and everything in it' : ''}?`)) return;
     await this.client.call('fs.remove', { path: node.entry.path, recursive: isDir });
     this.say(`Deleted ${node.entry.path}`, 'ok');
+    await this.tree.refreshDirectory(parentOf(node.entry.path));
   }
 
   private async download(): Promise<void> {
@@ -125,6 +129,7 @@ export class FilesPanel {
       }
     }
     this.upload.value = '';
+    await this.tree.refreshDirectory(dir);
   }
 
   private say(text: string, kind: 'error' | 'info' | 'ok'): void {

@@ -16,6 +16,7 @@ import { parse as parseYaml } from 'yaml';
 import { loadKloudConfig } from '../../packages/kloud/src/config.js';
 import { type Kloud, startKloud } from '../../packages/kloud/src/kloud.js';
 import { processesIn, terminate } from '../../packages/kloud/src/providers/local/processes.js';
+import type { Provider } from '../../packages/kloud/src/providers/provider.js';
 import { type DesiredMachine, resolveStack } from '../../packages/kloud/src/stacks/resolve.js';
 import { parseTemplate } from '../../packages/kloud/src/stacks/template.js';
 
@@ -125,7 +126,10 @@ export async function startTestKloud(
     ...flags,
     'data-dir': dir,
   });
-  const kloud = await startKloud(config, { log: pino({ level: process.env.KLOUD_TEST_LOG ?? 'silent' }) });
+  const kloud = await startKloud(config, {
+    log: pino({ level: process.env.KLOUD_TEST_LOG ?? 'silent' }),
+    providers: options.providers,
+  });
   const boot = options.bootstrap === false ? undefined : await bootstrapAdmin(kloud.store);
   if (!boot && options.bootstrap !== false)
     throw new Error(`${dir} already has users; give a fresh data directory`);

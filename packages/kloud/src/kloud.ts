@@ -31,6 +31,8 @@ import { EventBus } from './lifecycle/events.js';
 import { Lifecycle } from './lifecycle/lifecycle.js';
 import { MachineService } from './machines/service.js';
 import { machineWorld } from './machines/world.js';
+import { AwsProvider } from './providers/aws/provider.js';
+import { DigitalOceanProvider } from './providers/digitalocean/provider.js';
 import { LocalProvider } from './providers/local/local-provider.js';
 import type { Provider } from './providers/provider.js';
 import { Registry } from './registry/registry.js';
@@ -59,7 +61,7 @@ export interface Kloud {
 
 export interface StartOptions {
   log?: Logger;
-  /** Extra providers (aws, digitalocean) by name; `local` is always there. */
+  /** Providers replacing the built-in ones by name (tests point aws/digitalocean at fakes). */
   providers?: Provider[];
 }
 
@@ -85,8 +87,11 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
   const url = config.publicUrl ?? `http://${host}:${address.port}`;
 
+  // Cloud providers cost nothing until a machine uses them with a stored credential.
   const providers = new Map<string, Provider>([
     ['local', new LocalProvider({ root: join(config.dataDir, 'machines') })],
+    ['aws', new AwsProvider({ logger: log.child({ provider: 'aws' }) })],
+    ['digitalocean', new DigitalOceanProvider({ logger: log.child({ provider: 'digitalocean' }) })],
   ]);
   for (const p of options.providers ?? []) providers.set(p.name, p);
   const provider = (name: string): Provider => {
@@ -109,7 +114,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     log,
   });
   const tunnel = new Tunnel({ store, registry, keys: verifyKeys, issuer: url, log });
-  const world = machineWorld({ store, keys, issuer: url, artifact });
+  const world = machineWorld({ store, providers, keys, issuer: url, artifact });
   const lifecycle = new Lifecycle({
     store,
     holder,

@@ -9,11 +9,13 @@ import { installScript } from '../cloudinit/install-script.js';
 import { buildUserData } from '../cloudinit/user-data.js';
 import type { KlientArtifact } from '../download/klient-artifact.js';
 import { kloudErrors } from '../errors.js';
-import type { ProviderCredential } from '../providers/provider.js';
+import type { Provider, ProviderCredential } from '../providers/provider.js';
 import { buildSpecOf, type Machine } from './machine.js';
 
 export interface WorldOptions {
   store: Store;
+  /** To bootstrap a cloud credential (key pair, security group …) before its first build. */
+  providers: Map<string, Provider>;
   keys: KeySet;
   issuer: string;
   artifact: () => KlientArtifact;
@@ -36,17 +38,24 @@ export function machineWorld(options: WorldOptions) {
       const cred = await store.credentials.get(machine.credentialId);
       if (!cred)
         throw kloudErrors.notFound(`machine ${machine.id}'s credential ${machine.credentialId} is gone`);
-      const fields = cred.fields as Record<string, unknown>;
-      const bootstrap =
-        fields.bootstrap && typeof fields.bootstrap === 'object'
-          ? (fields.bootstrap as Record<string, string>)
-          : undefined;
-      return {
+      const fields = cred.fields;
+      const credential: ProviderCredential = {
         id: cred.id,
         provider: cred.provider,
         secret: await store.credentials.secret(cred.id),
-        bootstrap,
       };
+      if (fields.bootstrap && typeof fields.bootstrap === 'object')
+        return { ...credential, bootstrap: fields.bootstrap as Record<string, string> };
+      // First use: the provider makes its per-credential resources once (key pair, security
+      // group …); their ids are kept with the credential's non-secret fields for later builds.
+      const provider = options.providers.get(cred.provider);
+      if (!provider)
+        throw kloudErrors.invalid(
+          `credential ${cred.id} is for provider ${cred.provider}, which is not enabled`,
+        );
+      const bootstrap = await provider.bootstrap(credential);
+      await store.credentials.update(cred.id, { fields: { ...fields, bootstrap } }, undefined, null);
+      return { ...credential, bootstrap };
     },
 
     issueKiteKey(machine: Machine, kiteId: string): Promise<string> {

@@ -114,7 +114,7 @@ export interface TestKloud {
 /** `bootstrap: false` for a second Kloud on a database that already has its admin (token left empty). */
 export async function startTestKloud(
   flags: Record<string, string> = {},
-  options: { bootstrap?: boolean } = {},
+  options: { bootstrap?: boolean; providers?: Provider[] } = {},
 ): Promise<TestKloud> {
   const dir = flags['data-dir'] ?? tempDataDir();
   const config = loadKloudConfig({

@@ -84,6 +84,27 @@ describe('kd with Kloud', () => {
     expect(Buffer.compare(await readFile(join(dir, 'down.bin')), data)).toBe(0);
   }, 60_000);
 
+  it('shares a machine read-only: the other user may list files but not run commands', async () => {
+    const machines = JSON.parse((await run(['machine', 'list', '--json'])).stdout.toString()) as Array<{
+      label: string;
+      id: string;
+    }>;
+    const { label, id } = machines[0]!;
+    const carol = (await t.api('POST', '/api/v1/users', { username: 'carol' })).body;
+    const carolToken = (await t.api('POST', '/api/v1/tokens', { name: 'cli', userId: carol.id })).body
+      .token as string;
+    const shared = await run(['share', label, 'carol', '--readonly']);
+    expect(shared.code).toBe(0);
+    const asCarol = { ...env, KD_URL: t.kloud.url, KD_TOKEN: carolToken };
+    const ls = await kd(['ls', id, '--json'], { env: asCarol });
+    expect(ls.code).toBe(0);
+    expect(JSON.parse(ls.stdout.toString()).map((e: { name: string }) => e.name)).toContain('hello.txt');
+    const exec = await kd(['exec', id, '--', 'true'], { env: asCarol });
+    expect(exec.code).toBe(255);
+    expect(exec.stderr).toMatch(/^kd: /);
+    expect((await run(['share', label, 'nobody-here'])).code).toBe(5);
+  }, 60_000);
+
   it('stops a machine with progress, and refuses an illegal call with exit 6', async () => {
     const machines = JSON.parse((await run(['machine', 'list', '--json'])).stdout.toString()) as Array<{
       label: string;

@@ -167,6 +167,49 @@ describe('web UI', () => {
     await page.locator('tr', { hasText: 'ui-dev' }).waitFor();
     await shot(page, '09-machines-narrow');
   }, 90_000);
+
+  it('shares the machine read-only from the Sharing tab; the other user watches the terminal and cannot type or save', async () => {
+    const bob = (await t.api('POST', '/api/v1/users', { username: 'bob' })).body;
+    const bobToken = (await t.api('POST', '/api/v1/tokens', { name: 'ui', userId: bob.id })).body
+      .token as string;
+
+    await page.setViewportSize({ width: 1200, height: 800 });
+    await page.goto(`${t.kloud.url}/#/machines/${machineId}/sharing`);
+    await page.fill('#share-user', 'bob');
+    await page.check('#share-readonly');
+    await page.getByRole('button', { name: 'Share', exact: true }).click();
+    await page.locator('.sharing li', { hasText: 'bob — read-only' }).waitFor();
+    await shot(page, '10-sharing');
+
+    const bobContext = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+    const bobPage = await bobContext.newPage();
+    await bobPage.goto(t.kloud.url);
+    await bobPage.fill('#token', bobToken);
+    await bobPage.click('button[type=submit]');
+    const row = bobPage.locator('tr', { hasText: 'ui-dev' });
+    await row.getByText('readonly').waitFor();
+    await row.getByRole('link', { name: 'Open' }).click();
+    await bobPage.getByText('read-only', { exact: true }).waitFor();
+    // Bob sees the owner's first session as it is, and cannot start one of his own.
+    await expect.poll(() => screenText(bobPage)).toContain('ui-42');
+    expect(await bobPage.getByRole('button', { name: '+ New terminal' }).count()).toBe(0);
+    await typeInTerminal(bobPage, 'echo bob-was-here');
+    // The owner types after him: the owner's line reaches Bob's view, Bob's keys went nowhere.
+    await page.goto(`${t.kloud.url}/#/machines/${machineId}/terminal`);
+    await page.locator('.terminals .tab').first().click();
+    await typeInTerminal(page, 'echo owner-$((2*21))');
+    await expect.poll(() => screenText(bobPage)).toContain('owner-42');
+    expect(await screenText(bobPage)).not.toContain('bob-was-here');
+    expect(await screenText(page)).not.toContain('bob-was-here');
+    await shot(bobPage, '11-readonly-terminal');
+
+    await bobPage.getByRole('tab', { name: 'Files' }).click();
+    await bobPage.getByRole('treeitem', { name: 'from-term.txt' }).click();
+    await expect.poll(() => bobPage.getByLabel('File content').inputValue()).toBe('changed-in-terminal\n');
+    expect(await bobPage.getByRole('button', { name: 'Save' }).count()).toBe(0);
+    expect(await bobPage.getByRole('button', { name: 'New file' }).count()).toBe(0);
+    await bobContext.close();
+  }, 90_000);
 });
 
 /** A file in the machine's home, read through the API-issued token and exec (not the UI). */

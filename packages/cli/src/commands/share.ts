@@ -18,7 +18,7 @@ export function registerShare(program: Command): void {
       const api = new KloudApi(await requireLogin());
       const id = await findMachineId(api, ref);
       const userId = await userIdByName(api, user);
-      const path = `/api/v1/machines/${id}/shares/${userId}`;
+      const path = `/api/v1/machines/${id}/users/${userId}`;
       if (opts.remove) {
         await api.delete(path);
         process.stderr.write(`${ref} is no longer shared with ${user}\n`);

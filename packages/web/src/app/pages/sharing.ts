@@ -14,7 +14,7 @@ export function sharingPanel(session: Session, machine: Machine): HTMLElement {
       const remove = h('button', { type: 'button', class: 'danger' }, 'Remove');
       remove.onclick = async () => {
         try {
-          await session.api.delete(`/api/v1/machines/${machine.id}/shares/${u.userId}`);
+          await session.api.delete(`/api/v1/machines/${machine.id}/users/${u.userId}`);
           const fresh = await session.api.get<Machine>(`/api/v1/machines/${machine.id}`);
           await render(fresh.users);
         } catch (e) {
@@ -44,13 +44,10 @@ export function sharingPanel(session: Session, machine: Machine): HTMLElement {
       );
       const user = found.items[0];
       if (!user) return say(`No user named ${username.value.trim()}`);
-      const result = await session.api.put<{ users: Machine['users'] }>(
-        `/api/v1/machines/${machine.id}/shares/${user.id}`,
-        {
-          readonly: readonly.checked,
-          permanent: true,
-        },
-      );
+      const result = await session.api.put<Machine>(`/api/v1/machines/${machine.id}/users/${user.id}`, {
+        readonly: readonly.checked,
+        permanent: true,
+      });
       await render(result.users);
       say(`Shared with ${user.username}`, 'ok');
       username.value = '';

@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn as spawnPty } from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKloud, type TestKloud } from '../e2e/harness.js';
-import { kd } from './kd.js';
+import { KD, kd } from './kd.js';
 
 let t: TestKloud;
 let dir: string;
@@ -121,6 +122,27 @@ describe('kd with Kloud', () => {
       state: 'Stopped',
       allowed: ['start', 'destroy'],
     });
+  }, 60_000);
+
+  it('draws a progress bar on a terminal while the machine starts', async () => {
+    const machines = JSON.parse((await run(['machine', 'list', '--json'])).stdout.toString()) as Array<{
+      label: string;
+    }>;
+    const pty = spawnPty(process.execPath, [KD, 'machine', 'start', machines[0]!.label], {
+      cols: 100,
+      rows: 10,
+      env: { ...process.env, ...env } as Record<string, string>,
+    });
+    let output = '';
+    pty.onData((data) => {
+      output += data;
+    });
+    const code = await new Promise<number>((resolve) => pty.onExit(({ exitCode }) => resolve(exitCode)));
+    expect(code).toBe(0);
+    // Redrawn in place: carriage return, erase line, then the bar.
+    expect(output).toContain('\r\x1b[K[#');
+    expect(output).toMatch(/\[#+-*\]\s+\d+% /);
+    expect(output).toContain('start completed');
   }, 60_000);
 
   it('names a missing machine with exit 5', async () => {

@@ -10,7 +10,6 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKloud, type TestKloud } from '../e2e/harness.js';
 import { launchBrowser, shot } from './browser.js';
-import { serveUi } from './serve-ui.js';
 
 let t: TestKloud;
 let browser: Browser;
@@ -18,7 +17,6 @@ let context: BrowserContext;
 
 beforeAll(async () => {
   t = await startTestKloud();
-  await serveUi(t.kloud.app.server, t.kloud.url);
   browser = await launchBrowser();
   context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
 }, 120_000);

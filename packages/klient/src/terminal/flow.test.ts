@@ -6,6 +6,8 @@ import type { RpcClient } from '@kk/protocol/client/client.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type SpawnedKlient, spawnKlient } from '../testing/harness.js';
+import { ClientTerminal, screenText, ViewerEvents } from './test-helpers.js';
+import type { ViewerEvent } from './viewer.js';
 
 /**
  * The stated bound: with `yes` writing as fast as it can for 10 s to a viewer that reads
@@ -33,9 +35,7 @@ async function stalledViewer(sessionId: string) {
     ws.once('open', resolve);
     ws.once('error', reject);
   });
-  let text = '';
-  let want = 0;
-  let wanted: (() => void) | undefined;
+  const events = new ViewerEvents();
   const attached = new Promise<void>((resolve, reject) => {
     ws.on('message', (raw: Buffer) => {
       const message = JSON.parse(raw.toString('utf8'));
@@ -43,9 +43,8 @@ async function stalledViewer(sessionId: string) {
         if (message.error) reject(new Error(message.error.message));
         ws.pause();
         resolve();
-      } else if (message.method === 'stream.data' && message.params.data.type === 'output') {
-        text += message.params.data.data;
-        if (want && text.length >= want) wanted?.();
+      } else if (message.method === 'stream.data') {
+        events.record(message.params.data as ViewerEvent);
       }
     });
   });
@@ -58,16 +57,7 @@ async function stalledViewer(sessionId: string) {
     }),
   );
   await attached;
-  return {
-    /** Read again until `chars` of output arrived; returns that output. */
-    resume: (chars: number) =>
-      new Promise<string>((resolve) => {
-        want = chars;
-        wanted = () => resolve(text);
-        ws.resume();
-      }),
-    close: () => ws.terminate(),
-  };
+  return { events, resume: () => ws.resume(), close: () => ws.terminate() };
 }
 
 /** utime + stime of a process, in clock ticks. */
@@ -124,8 +114,32 @@ describe('terminal flow control in a real `klient serve` process', () => {
 
     // The session was held back, not broken: when the viewer reads again, yes's output
     // continues in order.
-    const text = await stalled.resume(4 * 1024 * 1024);
+    stalled.resume();
+    await stalled.events.until((v) => v.output().length >= 4 * 1024 * 1024);
+    const text = stalled.events.output();
     expect(text.slice(text.indexOf('y\r\n'), text.lastIndexOf('y\r\n'))).toMatch(/^(y\r\n)+$/);
+    stalled.close();
+    await client.call('terminal.kill', { sessionId: id, signal: 'SIGKILL' });
+  });
+
+  it('resyncs a stalled viewer from a fresh screen while another viewer keeps the program running', async () => {
+    const { id } = await client.call('terminal.create', { args: ['-c', 'seq 1 2000000; read x'] });
+    const fast = new ViewerEvents();
+    const { streamId } = await client.call('terminal.attach', { sessionId: id, readOnly: true });
+    client.openReader(streamId).onData((chunk) => fast.record(chunk as ViewerEvent));
+    const stalled = await stalledViewer(id);
+    // All 15 MB of output reach the reading viewer, in order and without a resync, although the
+    // other viewer reads nothing: once dropped, the stalled one holds nobody back.
+    const screensOf = (v: ViewerEvents) => v.events.filter((e) => e.type === 'screen').length;
+    await fast.until((v) => v.output().endsWith('\r\n2000000\r\n') || screensOf(v) > 1);
+    expect(screensOf(fast)).toBe(1);
+    stalled.resume();
+    await stalled.events.until((v) => screensOf(v) >= 2);
+    const screens = stalled.events.events.filter((e) => e.type === 'screen');
+    const lastScreen = screens[screens.length - 1]!;
+    const rebuilt = new ClientTerminal().applyAll([lastScreen]);
+    await rebuilt.settled();
+    expect(screenText(rebuilt.term)[22]).toBe('2000000');
     stalled.close();
     await client.call('terminal.kill', { sessionId: id, signal: 'SIGKILL' });
   });

@@ -28,9 +28,10 @@ export interface SessionOptions {
  * One PTY, its screen model and its viewers. Output goes to the model and to every viewer's
  * queue in the same step, so every viewer sees the same order of output and resizes.
  *
- * Flow control: the PTY is paused while the model is behind, or while every viewer is
+ * Flow control: the PTY is paused while the model is behind, or while every live viewer is
  * backlogged (a lone viewer that stops reading stops the program, as a stopped terminal
- * would); a viewer that falls behind while others keep up is resynced instead (see Viewer).
+ * would); a viewer that falls behind while others keep up is resynced instead (see Viewer),
+ * and from then on waits for its fresh screen without holding the others back.
  */
 export class TerminalSession {
   readonly id: string;
@@ -196,10 +197,16 @@ export class TerminalSession {
     for (const viewer of this.viewers) viewer.pushResize(next.cols, next.rows);
   }
 
+  /** Pause while there is a live viewer and every live viewer is backlogged. */
   private updateFlow(): void {
-    let allBacklogged = this.viewers.size > 0;
-    for (const viewer of this.viewers) allBacklogged &&= viewer.backlogged;
-    if (allBacklogged) this.pty.pause('viewers');
+    let live = 0;
+    let backlogged = 0;
+    for (const viewer of this.viewers) {
+      if (!viewer.live) continue;
+      live++;
+      if (viewer.backlogged) backlogged++;
+    }
+    if (live > 0 && backlogged === live) this.pty.pause('viewers');
     else this.pty.resume('viewers');
   }
 

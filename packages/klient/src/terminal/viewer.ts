@@ -16,7 +16,7 @@ export interface ViewerSink {
 export interface ViewerLimits {
   /** Largest `output` event; queued chunks are joined up to this. */
   batchChars: number;
-  /** A queue this long counts as backlogged; when every viewer is, the PTY is paused. */
+  /** A queue this long counts as backlogged; when every live viewer is, the PTY is paused. */
   pauseChars: number;
   /** A queue longer than this is dropped and the viewer gets a fresh screen when it catches up. */
   dropChars: number;
@@ -25,7 +25,7 @@ export interface ViewerLimits {
 interface ViewerHooks {
   /** Must place its barrier synchronously (ScreenModel.snapshot does). */
   snapshot(): Promise<ScreenSnapshot>;
-  /** The viewer crossed `pauseChars` either way. */
+  /** The viewer crossed `pauseChars` either way, or became live or stopped being live. */
   onBacklogChange(): void;
   /** The viewer is finished (ended or closed); the session forgets it. */
   onClosed(viewer: Viewer): void;
@@ -76,6 +76,14 @@ export class Viewer {
 
   get backlogged(): boolean {
     return this.queuedChars >= this.limits.pauseChars;
+  }
+
+  /**
+   * Whether it takes output now. A viewer whose backlog was dropped waits for a fresh screen and
+   * needs nothing until then, so it must not hold the PTY back either.
+   */
+  get live(): boolean {
+    return !this.closed && !this.needsScreen;
   }
 
   get isClosed(): boolean {
@@ -176,13 +184,15 @@ export class Viewer {
     // The first screen is taken synchronously in start(); later ones wait until the transport
     // drained, since a screen sent into a full buffer would be stale by the time it arrives.
     if (!this.firstScreen) await this.sink.ready();
-    this.firstScreen = false;
     if (this.closed) return;
     // From here on output is collected again; the snapshot covers everything before.
     this.needsScreen = false;
-    const snap = await this.hooks.snapshot();
+    const snap = this.hooks.snapshot();
+    if (!this.firstScreen) this.hooks.onBacklogChange();
+    this.firstScreen = false;
+    const screen = await snap;
     if (this.closed || this.needsScreen) return; // dropped again while the parser caught up
-    this.sink.send({ type: 'screen', screen: snap.screen, cols: snap.cols, rows: snap.rows });
+    this.sink.send({ type: 'screen', screen: screen.screen, cols: screen.cols, rows: screen.rows });
   }
 
   private sendBatch(): void {

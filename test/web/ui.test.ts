@@ -31,6 +31,9 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
+/** Waits for a value, generously: the machine is loaded by other tests. */
+const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 30_000 });
+
 /** The text on a terminal's screen, as xterm's DOM renderer shows it. */
 async function screenText(page: Page): Promise<string> {
   return page.locator('.term-panel:not([hidden]) .xterm-rows').innerText();
@@ -77,12 +80,12 @@ describe('web UI', () => {
     await page.locator('tr', { hasText: 'ui-dev' }).getByRole('link', { name: 'Open' }).click();
     await page.locator('.term-panel .xterm-rows').waitFor();
     await typeInTerminal(page, 'echo ui-$((6*7))');
-    await expect.poll(() => screenText(page), { timeout: 30_000 }).toContain('ui-42');
+    await poll(() => screenText(page)).toContain('ui-42');
     await shot(page, '04-terminal');
     await page.reload();
     await page.locator('.term-panel .xterm-rows').waitFor();
     // The screen comes back from Klient's model of it: nothing typed since the reload.
-    await expect.poll(() => screenText(page), { timeout: 30_000 }).toContain('ui-42');
+    await poll(() => screenText(page)).toContain('ui-42');
     expect(await page.locator('.terminals .tab').count()).toBe(1);
     await shot(page, '05-terminal-after-reload');
   }, 90_000);
@@ -99,12 +102,12 @@ describe('web UI', () => {
 
     await item.click();
     const editor = files.getByLabel('File content');
-    await expect.poll(() => editor.inputValue()).toBe('first\n');
+    await poll(() => editor.inputValue()).toBe('first\n');
     await editor.fill('edited in the browser\n');
     await files.getByRole('button', { name: 'Save' }).click();
     await files.locator('.notice.ok', { hasText: 'Saved' }).waitFor();
     await typeInTerminal(page, 'cat from-term.txt');
-    await expect.poll(() => screenText(page)).toContain('edited in the browser');
+    await poll(() => screenText(page)).toContain('edited in the browser');
 
     // Someone changes the file after it was opened here: saving must not overwrite it.
     await typeInTerminal(page, 'echo changed-in-terminal > from-term.txt');
@@ -119,12 +122,12 @@ describe('web UI', () => {
 
   it('opens several terminal tabs, uploads and downloads a binary file, and works from the keyboard', async () => {
     await page.getByRole('button', { name: '+ New terminal' }).click();
-    await expect.poll(() => page.locator('.terminals .tab').count()).toBe(2);
+    await poll(() => page.locator('.terminals .tab').count()).toBe(2);
     await typeInTerminal(page, 'echo second-tab');
-    await expect.poll(() => screenText(page)).toContain('second-tab');
+    await poll(() => screenText(page)).toContain('second-tab');
     // The first tab still has its own screen.
     await page.locator('.terminals .tab').first().click();
-    await expect.poll(() => screenText(page)).toContain('ui-42');
+    await poll(() => screenText(page)).toContain('ui-42');
 
     const files = await context.newPage();
     await files.goto(`${t.kloud.url}/#/machines/${machineId}/files`);
@@ -143,7 +146,7 @@ describe('web UI', () => {
     await files.keyboard.press('ArrowDown');
     expect(await selected()).toMatch(/from-term\.txt$/);
     await files.keyboard.press('Enter');
-    await expect.poll(() => files.locator('.editor-title').innerText()).toMatch(/from-term\.txt$/);
+    await poll(() => files.locator('.editor-title').innerText()).toMatch(/from-term\.txt$/);
     await files.getByRole('treeitem', { name: 'from-term.txt' }).focus();
     await files.keyboard.press('ArrowUp');
     expect(await selected()).toMatch(/blob\.bin$/);
@@ -189,25 +192,36 @@ describe('web UI', () => {
     await row.getByRole('link', { name: 'Open' }).click();
     await bobPage.getByText('read-only', { exact: true }).waitFor();
     // Bob sees the owner's first session as it is, and cannot start one of his own.
-    await expect.poll(() => screenText(bobPage)).toContain('ui-42');
+    await poll(() => screenText(bobPage)).toContain('ui-42');
     expect(await bobPage.getByRole('button', { name: '+ New terminal' }).count()).toBe(0);
     await typeInTerminal(bobPage, 'echo bob-was-here');
     // The owner types after him: the owner's line reaches Bob's view, Bob's keys went nowhere.
     await page.goto(`${t.kloud.url}/#/machines/${machineId}/terminal`);
     await page.locator('.terminals .tab').first().click();
     await typeInTerminal(page, 'echo owner-$((2*21))');
-    await expect.poll(() => screenText(bobPage)).toContain('owner-42');
+    await poll(() => screenText(bobPage)).toContain('owner-42');
     expect(await screenText(bobPage)).not.toContain('bob-was-here');
     expect(await screenText(page)).not.toContain('bob-was-here');
     await shot(bobPage, '11-readonly-terminal');
 
     await bobPage.getByRole('tab', { name: 'Files' }).click();
     await bobPage.getByRole('treeitem', { name: 'from-term.txt' }).click();
-    await expect.poll(() => bobPage.getByLabel('File content').inputValue()).toBe('changed-in-terminal\n');
+    await poll(() => bobPage.getByLabel('File content').inputValue()).toBe('changed-in-terminal\n');
     expect(await bobPage.getByRole('button', { name: 'Save' }).count()).toBe(0);
     expect(await bobPage.getByRole('button', { name: 'New file' }).count()).toBe(0);
     await bobContext.close();
   }, 90_000);
+
+  it('reconnects after the machine connection drops and reattaches to the same screen', async () => {
+    await page.goto(`${t.kloud.url}/#/machines/${machineId}/terminal`);
+    await poll(() => screenText(page)).toContain('owner-42');
+    expect(t.kloud.tunnel.closeConnections(machineId, t.adminId, 'dropped by the test')).toBeGreaterThan(0);
+    // The client reconnects with a fresh token; the tab attaches again and typing works.
+    await poll(() => t.kloud.tunnel.liveCount(machineId)).toBeGreaterThan(0);
+    await typeInTerminal(page, 'echo back-$((1+1))');
+    await poll(() => screenText(page)).toContain('back-2');
+    expect(await screenText(page)).toContain('owner-42');
+  }, 60_000);
 });
 
 /** A file in the machine's home, read through the API-issued token and exec (not the UI). */

@@ -127,6 +127,18 @@ describe('requests and answers', () => {
     raw.close();
   });
 
+  it('logs an unexpected handler failure under the method name, never on the wire', async () => {
+    const logged: Array<[string, unknown]> = [];
+    const s = await start({ onInternalError: (method, error) => logged.push([method, error]) });
+    const client = clientTo(s.url, await tokenFor(keys));
+    const error = await rejection(anyCall(client)('test.throw', { code: 'plain' }));
+    expect(error.message).not.toContain('shadow');
+    expect(logged).toHaveLength(1);
+    expect(logged[0]![0]).toBe('test.throw');
+    expect((logged[0]![1] as Error).message).toContain('shadow');
+    client.close();
+  });
+
   it('passes every application error code through with its message', async () => {
     const s = await start();
     const client = clientTo(s.url, await tokenFor(keys));

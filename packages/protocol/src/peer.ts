@@ -150,7 +150,15 @@ export class Peer {
           );
         }
         const params = parseParams(name, spec.params, request.params);
-        const result = await (handler as Handler<MethodName>)(params as never, ctx);
+        let result: unknown;
+        try {
+          result = await (handler as Handler<MethodName>)(params as never, ctx);
+        } catch (error) {
+          if (error instanceof RpcError) throw error;
+          // The details go to the owner's log under the method's name; the caller gets a generic answer.
+          this.onInternalError(name, error);
+          throw errors.internal('internal error; the server logged the details');
+        }
         return { jsonrpc: '2.0', id: request.id ?? null, result: result === undefined ? null : result };
       });
     }
@@ -537,7 +545,7 @@ export class Peer {
 
   private mapError(id: JSONRPCID, error: unknown): JSONRPCErrorResponse {
     if (error instanceof RpcError) return { jsonrpc: '2.0', id, error: error.toJSON() };
-    this.onInternalError(String(id), error);
+    this.onInternalError('(dispatch)', error);
     return createJSONRPCErrorResponse(
       id,
       ErrorCode.InternalError,

@@ -60,7 +60,7 @@ describe('lifecycle on PostgreSQL shared by two Klouds', () => {
     const winner = results[0]!.status === 202 ? a : b;
     const eventId = (results[0]!.status === 202 ? results[0]! : results[1]!).body.eventId;
     await waitFor('the provisioner to run', async () => {
-      const { body } = await winner.api('GET', `/api/v1/events/${eventId}`);
+      const { body } = await a.api('GET', `/api/v1/events/${eventId}`);
       return body.events.some((e: { message: string }) => e.message.startsWith('running provisioner wait'))
         ? true
         : undefined;

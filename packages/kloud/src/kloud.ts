@@ -16,6 +16,7 @@ import type { KeySet } from '@kk/protocol/tokens/index.js';
 import { registerWeb } from '@kk/web/server/register.js';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import { keyRoutes } from './api/key-routes.js';
 import { kloudRoutes, type RouteDeps } from './api/routes.js';
 import { closeConnectionsOnUnshare } from './api/share-hooks.js';
 import type { KloudConfig } from './config.js';
@@ -29,6 +30,7 @@ import { WarmPool } from './jobs/warm-pool.js';
 import { loadOrCreateKeySet } from './keys/keystore.js';
 import { EventBus } from './lifecycle/events.js';
 import { Lifecycle } from './lifecycle/lifecycle.js';
+import { getMachine } from './machines/machine.js';
 import { MachineService } from './machines/service.js';
 import { machineWorld } from './machines/world.js';
 import { AwsProvider } from './providers/aws/provider.js';
@@ -80,6 +82,11 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   // known only once the port is bound: the routes read their dependencies at request time.
   const routeDeps = {} as RouteDeps;
   kloudRoutes(app, api, routeDeps);
+  keyRoutes(app, api, {
+    keys: () => routeDeps.keys,
+    dataDir: config.dataDir,
+    rekey: () => routeDeps.rekey(),
+  });
   closeConnectionsOnUnshare(app, store, () => routeDeps.tunnel);
   await app.register(registerWeb);
   await app.listen({ host: config.host, port: config.port });
@@ -105,6 +112,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
 
   const events = new EventBus();
   const verifyKeys = keyResolver(keys);
+  const world = machineWorld({ store, providers, keys, issuer: url, artifact });
   const registry = new Registry({
     store,
     keys: verifyKeys,
@@ -112,9 +120,10 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     holder,
     heartbeatMs: config.heartbeatMs,
     log,
+    signingKid: () => keys.active().at(-1)!.kid,
+    issueKiteKey: async (machineId, kiteId) => world.issueKiteKey(await getMachine(store, machineId), kiteId),
   });
   const tunnel = new Tunnel({ store, registry, keys: verifyKeys, issuer: url, log });
-  const world = machineWorld({ store, providers, keys, issuer: url, artifact });
   const lifecycle = new Lifecycle({
     store,
     holder,
@@ -158,7 +167,14 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     onInternalError: (method, err) => log.error({ err, method }, 'kloud rpc method failed'),
   });
 
-  Object.assign(routeDeps, { machines, stacks, keys, artifact, tunnel } satisfies RouteDeps);
+  Object.assign(routeDeps, {
+    machines,
+    stacks,
+    keys,
+    artifact,
+    tunnel,
+    rekey: () => registry.rekeyAll(),
+  } satisfies RouteDeps);
   routeUpgrades(app.server, { registry, tunnel, rpc, log });
 
   const jobs = new BackgroundJobs({

@@ -14,8 +14,12 @@ import type { HandlerMap } from '@kk/protocol/peer.js';
 import type { Logger } from '../log.js';
 import { VERSION } from '../version.js';
 import { type ChannelTarget, openChannel } from './channel.js';
+import { type KiteKey, replaceKiteKey } from './kite-key.js';
 
-export interface LinkOptions extends ChannelTarget {
+export interface LinkOptions extends Omit<ChannelTarget, 'kiteKey'> {
+  kite: KiteKey;
+  /** Where the kite.key lives, so a key Kloud rotates survives a restart. */
+  kiteKeyFile: string;
   /** Klient's methods, served to Kloud over the link. */
   methods: HandlerMap;
   /** Serves a caller's connection that arrived through Kloud. */
@@ -38,13 +42,19 @@ export function registrationUrl(kloudUrl: string): string {
 
 export function linkToKloud(options: LinkOptions): KloudLink {
   let heartbeat: ReturnType<typeof setInterval> | undefined;
-  const client = connect(registrationUrl(options.kloudUrl), options.kiteKey, {
+  let kite = options.kite;
+  const client = connect(registrationUrl(options.kloudUrl), () => kite.token, {
     // Kloud is the other end: it may call everything Klient serves (it holds the machine's own key).
     remotePrincipal: { sub: 'kloud', scope: 'owner' },
     methods: {
       ...options.methods,
       'tunnel.open': async ({ channelId }) => {
-        await openChannel(options, channelId, options.accept);
+        await openChannel({ ...options, kiteKey: kite.token }, channelId, options.accept);
+        return { ok: true as const };
+      },
+      'kite.rotateKey': async ({ kiteKey }) => {
+        kite = await replaceKiteKey(options.kiteKeyFile, kite, kiteKey);
+        options.log.info('kite.key replaced by Kloud (signing key rotation)');
         return { ok: true as const };
       },
     },

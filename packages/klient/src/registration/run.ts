@@ -33,10 +33,9 @@ export async function runKlient(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<RunningAgent> {
   const keySetting = `--${runSettings.kiteKey.flag} (${runSettings.kiteKey.env})`;
-  const kite = await readKiteKey(
-    flags[runSettings.kiteKey.flag] ?? env[runSettings.kiteKey.env] ?? runSettings.kiteKey.default,
-    keySetting,
-  );
+  const kiteKeyFile =
+    flags[runSettings.kiteKey.flag] ?? env[runSettings.kiteKey.env] ?? runSettings.kiteKey.default;
+  const kite = await readKiteKey(kiteKeyFile, keySetting);
   const kloudUrl = flags[runSettings.kloudUrl.flag] ?? env[runSettings.kloudUrl.env] ?? kite.issuer;
   try {
     const u = new URL(kloudUrl);
@@ -76,7 +75,8 @@ export async function runKlient(
   });
   const link = linkToKloud({
     kloudUrl,
-    kiteKey: kite.token,
+    kite,
+    kiteKeyFile,
     accept: channelAcceptor(tunnelled),
     timeoutMs: 15_000,
     methods: klient.methods,

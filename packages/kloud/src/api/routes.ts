@@ -24,6 +24,8 @@ export interface RouteDeps {
   keys: KeySet;
   artifact: () => KlientArtifact;
   tunnel: Tunnel;
+  /** Gives every connected Klient a kite.key signed by the current key (after a rotation). */
+  rekey: () => Promise<void>;
 }
 
 /** Runs a handler, turning Kloud's errors into the API's error shape. */

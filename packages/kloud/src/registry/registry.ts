@@ -14,7 +14,7 @@ import type { Store } from '@kk/backend/store/store.js';
 import type { MethodName, ParamsOf, ResultOf } from '@kk/protocol/catalogue/index.js';
 import { errors as rpcErrors } from '@kk/protocol/errors.js';
 import { type Peer, type Principal, RpcEndpoint, verifyKiteKey } from '@kk/protocol/node.js';
-import type { JWTVerifyGetKey } from 'jose';
+import { decodeProtectedHeader, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
 import type { AgentLinks, ExecOutcome } from '../lifecycle/deps.js';
 
@@ -26,6 +26,8 @@ export interface Link {
   /** Where the Klient says it listens for direct connections. */
   url?: string;
   version?: string;
+  /** The signing key id of the kite.key the Klient connected with. */
+  kid?: string;
 }
 
 export interface RegistryOptions {
@@ -35,6 +37,9 @@ export interface RegistryOptions {
   holder: string;
   heartbeatMs: number;
   log: Logger;
+  /** The key id that signs now, and a fresh kite.key for a machine: for re-keying after rotation. */
+  signingKid: () => string;
+  issueKiteKey: (machineId: string, kiteId: string) => Promise<string>;
 }
 
 export class Registry implements AgentLinks {
@@ -92,6 +97,7 @@ export class Registry implements AgentLinks {
       sub: machine.id,
       scope: 'owner',
       kiteId: claims.jti,
+      kid: decodeProtectedHeader(token!).kid,
       machineId: machine.id,
       ownerId: machine.ownerId,
     };
@@ -103,7 +109,14 @@ export class Registry implements AgentLinks {
     const previous = this.links.get(kiteId);
     // One link per machine: a reconnecting Klient replaces its stale link.
     if (previous) previous.peer.close(4000, 'replaced by a newer connection');
-    const link: Link = { kiteId, machineId, peer, connectedAt: Date.now() };
+    const link: Link = {
+      kiteId,
+      machineId,
+      peer,
+      connectedAt: Date.now(),
+      kid: peer.principal.kid as string | undefined,
+    };
+    void this.rekey(link);
     this.links.set(kiteId, link);
     this.options.log.info({ machineId, kiteId }, 'klient connected');
     void this.options.store.machines
@@ -187,6 +200,31 @@ export class Registry implements AgentLinks {
 
   disconnect(kiteId: string, reason: string): void {
     this.link(kiteId)?.peer.close(4003, reason);
+  }
+
+  /**
+   * Gives a Klient whose kite.key was signed by an older key a fresh one (same kite id), so a
+   * rotated-out key can be retired without rebuilding machines. Runs on every connection and
+   * for every link after a rotation.
+   */
+  async rekey(link: Link): Promise<void> {
+    if (link.kid === this.options.signingKid()) return;
+    try {
+      const kiteKey = await this.options.issueKiteKey(link.machineId, link.kiteId);
+      await link.peer.call('kite.rotateKey', { kiteKey }, { timeoutMs: 15_000 });
+      link.kid = this.options.signingKid();
+      this.options.log.info({ machineId: link.machineId }, 'kite.key replaced after a key rotation');
+    } catch (err) {
+      this.options.log.warn(
+        { err, machineId: link.machineId },
+        'could not replace a kite.key; will retry on reconnect',
+      );
+    }
+  }
+
+  /** After a rotation: re-key every connected Klient; resolves when each was tried. */
+  async rekeyAll(): Promise<void> {
+    await Promise.all([...this.links.values()].map((l) => this.rekey(l)));
   }
 
   close(): void {

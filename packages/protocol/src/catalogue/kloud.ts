@@ -174,6 +174,13 @@ export const kloudMethods = {
     params: z.object({}).strict().optional(),
     result: z.object({ at: z.number().int() }),
   }),
+  'kite.rotateKey': defineMethod({
+    summary:
+      'Kloud gives a registered Klient a fresh kite.key (same kite id) signed by its current key; Klient replaces its key file and uses it from now on.',
+    access: 'owner',
+    params: z.object({ kiteKey: z.string().min(1).max(8192) }).strict(),
+    result: z.object({ ok: z.literal(true) }),
+  }),
   'tunnel.open': defineMethod({
     summary:
       'Kloud asks a registered Klient to open a data connection (GET /tunnel/<channelId>) that carries one caller’s WebSocket, byte for byte, to the Klient’s own server.',

@@ -167,6 +167,27 @@ describe('TerminalManager: flow control', () => {
     expect(sink.output() === expected).toBe(true);
   });
 
+  it('once a stalled viewer was dropped, a second viewer that falls behind pauses the program instead of being dropped too', async () => {
+    const m = manager({ viewer: { batchChars: 16 * 1024, pauseChars: 32 * 1024, dropChars: 128 * 1024 } });
+    const s = m.create({ owner: 'alice', args: ['-c', 'exec yes'], cols: 80, rows: 24 });
+    const session = m.get(s.id);
+    const frozen = new RecordingSink();
+    frozen.stall();
+    const reader = new RecordingSink();
+    const fv = m.attach(s.id, frozen, true);
+    const rv = m.attach(s.id, reader, true);
+    await vi.waitFor(() => expect(fv.resyncCount).toBeGreaterThan(0), { timeout: 10_000 });
+    reader.stall();
+    await vi.waitFor(() => expect(session.flowPaused).toBe(true), { timeout: 10_000 });
+    expect(rv.resyncCount).toBe(0);
+    reader.unstall();
+    const before = reader.output().length;
+    await reader.until((x) => x.output().length > before + 256 * 1024);
+    expect(reader.events.filter((e) => e.type === 'screen')).toHaveLength(1);
+    const text = reader.output();
+    expect(text.slice(text.indexOf('y\r\n'), text.lastIndexOf('y\r\n'))).toMatch(/^(y\r\n)+$/);
+  });
+
   it('drops a stalled viewer to a fresh screen while another keeps up, without holding the other back', async () => {
     const m = manager({ viewer: { batchChars: 16 * 1024, pauseChars: 32 * 1024, dropChars: 128 * 1024 } });
     const s = m.create({ owner: 'alice', args: ['-c', 'seq 1 60000; read x; exit 0'], cols: 80, rows: 24 });

@@ -145,6 +145,35 @@ describe('kd with Kloud', () => {
     expect(output).toContain('start completed');
   }, 60_000);
 
+  it('stores templates and credentials (secret from stdin, never printed back) and shares a credential', async () => {
+    const file = join(dir, 'tpl.yaml');
+    await writeFile(file, 'machines:\n  one:\n    provider: local\n');
+    const created = await run(['template', 'create', file, '--access', 'private']);
+    expect(created.code).toBe(0);
+    const templateId = created.stdout.toString().trim();
+    const templates = JSON.parse((await run(['template', 'list', '--json'])).stdout.toString()) as Array<{
+      id: string;
+    }>;
+    expect(templates.map((x) => x.id)).toContain(templateId);
+    expect((await run(['template', 'show', templateId])).stdout.toString()).toContain('provider: local');
+    expect((await run(['template', 'delete', templateId])).code).toBe(0);
+    expect((await run(['template', 'show', templateId])).code).toBe(5);
+
+    const secret = 'sEcReT-value-123';
+    const added = await run(['credential', 'add', '--provider', 'digitalocean', '--title', 'do main'], {
+      stdin: `token=${secret}\n`,
+    });
+    expect(added.code).toBe(0);
+    const listed = await run(['credential', 'list', '--json']);
+    expect(listed.stdout.toString()).toContain('do main');
+    expect(listed.stdout.toString()).not.toContain(secret);
+    const credentialId = added.stdout.toString().trim();
+    expect((await run(['credential', 'share', credentialId, 'carol'])).code).toBe(0);
+    expect((await run(['credential', 'add', '--provider', 'aws', '--title', 'x', 'not-a-pair'])).code).toBe(
+      2,
+    );
+  }, 60_000);
+
   it('names a missing machine with exit 5', async () => {
     const r = await run(['machine', 'info', 'no-such-box']);
     expect(r.code).toBe(5);

@@ -222,6 +222,33 @@ describe('web UI', () => {
     await poll(() => screenText(page)).toContain('back-2');
     expect(await screenText(page)).toContain('owner-42');
   }, 60_000);
+
+  it('adds a template and builds a stack from it with progress; adds a credential whose secret stays hidden', async () => {
+    await page.goto(`${t.kloud.url}/#/templates`);
+    await page.fill('#tpl-new-title', 'tiny');
+    await page.fill('#tpl-new-content', 'machines:\n  tiny:\n    provider: local\n');
+    await page.getByRole('button', { name: 'Add template' }).click();
+    await page.locator('.plain-list li', { hasText: 'tiny' }).waitFor();
+
+    await page.goto(`${t.kloud.url}/#/machines`);
+    await page.locator('#tpl-select option', { hasText: 'tiny' }).waitFor({ state: 'attached' });
+    await page.selectOption('#tpl-select', { label: 'tiny' });
+    await page.fill('#tpl-title', 'from-ui');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('form .progress-text', { hasText: 'stack applied' }).waitFor({ timeout: 120_000 });
+    await page.locator('tr', { hasText: 'tiny' }).locator('.state-Running').waitFor({ timeout: 60_000 });
+    await shot(page, '12-stack-applied');
+
+    await page.goto(`${t.kloud.url}/#/credentials`);
+    await page.selectOption('#cred-provider', 'digitalocean');
+    await page.fill('#cred-title', 'team DO');
+    await page.fill('#cred-data', 'token=do-very-secret-token');
+    await page.getByRole('button', { name: 'Add credential' }).click();
+    const item = page.locator('.plain-list li', { hasText: 'team DO' });
+    await item.waitFor();
+    expect(await page.locator('main').innerText()).not.toContain('do-very-secret-token');
+    await shot(page, '13-credentials');
+  }, 180_000);
 });
 
 /** A file in the machine's home, read through the API-issued token and exec (not the UI). */

@@ -76,7 +76,7 @@ export function registerCredential(program: Command): void {
       if (opts.level !== 'user' && opts.level !== 'owner') throw cliErrors.usage('--level: user or owner');
       const api = new KloudApi(await requireLogin());
       const targetId = await userIdByName(api, user);
-      await api.post(`/api/v1/credentials/${encodeURIComponent(id)}/shares`, {
+      await api.put(`/api/v1/credentials/${encodeURIComponent(id)}/shares`, {
         targetType: 'user',
         targetId,
         level: opts.level,

@@ -28,7 +28,7 @@ export function credentialsPage(session: Session): HTMLElement {
           `/api/v1/users?username=${encodeURIComponent(name.trim())}`,
         );
         if (!found.items[0]) return say(`No user named ${name}`);
-        await session.api.post(`/api/v1/credentials/${c.id}/shares`, {
+        await session.api.put(`/api/v1/credentials/${c.id}/shares`, {
           targetType: 'user',
           targetId: found.items[0].id,
           level: 'user',

@@ -2,10 +2,12 @@
  * Two Kloud processes' worth of lifecycles on one PostgreSQL (DESIGN §7): a machine's lease is
  * in the database, so of two builds started through two Klouds exactly one runs; and a Kloud
  * that stops in the middle of a build leaves a lease that lapses, after which another Kloud on
- * the same database takes the job over in its background sweep and finishes it.
+ * the same database takes the job over in its background sweep and finishes it — while a
+ * subscriber on the other Kloud sees every event live, whichever process emitted it.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect } from '@kk/protocol/node.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type TestPostgres } from '../support/postgres.js';
 import {
@@ -59,6 +61,19 @@ describe('lifecycle on PostgreSQL shared by two Klouds', () => {
     expect(results.map((r) => r.status).sort()).toEqual([202, 409]);
     const winner = results[0]!.status === 202 ? a : b;
     const eventId = (results[0]!.status === 202 ? results[0]! : results[1]!).body.eventId;
+    // The other Kloud streams the job's events live, whichever process runs it (LISTEN/NOTIFY).
+    const loser = winner === a ? b : a;
+    const rpc = connect(`${loser.kloud.url.replace('http', 'ws')}/api/v1/rpc`, a.token, { reconnect: false });
+    const sub = await rpc.call('kloud.subscribe', { eventId });
+    const streamed = (async () => {
+      const seen: string[] = [];
+      for await (const e of rpc.openReader(sub.streamId)) {
+        const event = e as { message: string; status: string };
+        seen.push(event.message);
+        if (event.status === 'Running' || event.status === 'failed') break;
+      }
+      return seen;
+    })();
     await waitFor('the provisioner to run', async () => {
       const { body } = await a.api('GET', `/api/v1/events/${eventId}`);
       return body.events.some((e: { message: string }) => e.message.startsWith('running provisioner wait'))
@@ -82,6 +97,11 @@ describe('lifecycle on PostgreSQL shared by two Klouds', () => {
       (e: { message: string }) => e.message,
     );
     expect(messages).toContain('Kloud restarted during build; resuming (attempt 2 of 3)');
+    const live = await streamed;
+    rpc.close();
+    expect(live[0]).toBe('build started (NotInitialized → Building)');
+    expect(live).toContain('Kloud restarted during build; resuming (attempt 2 of 3)');
+    expect(live.at(-1)).toBe('build completed');
     const destroy = await heir.api('POST', `/api/v1/machines/${machine.id}/destroy`, undefined, a.token);
     await heir.kloud.lifecycle.settled(destroy.body.eventId);
   }, 180_000);

@@ -11,6 +11,7 @@ import { auditRepo } from '@kk/backend/repos/audit.js';
 import { leasesRepo } from '@kk/backend/repos/leases.js';
 import type { Connection, Db } from '@kk/backend/store/db.js';
 import type { JobsTable } from '@kk/backend/store/schema.js';
+import { sql } from 'kysely';
 import { kloudErrors } from '../errors.js';
 import type { ProgressEvent } from './events.js';
 import {
@@ -56,6 +57,9 @@ function toJob(row: JobsTable): JobRow {
   };
 }
 
+/** The backend's events channel (`repos/events.ts`): its `events.subscribe` wakes on it. */
+const EVENTS_CHANNEL = 'kk_events';
+
 /**
  * Stores a progress event inside the caller's transaction, so a state change and its event
  * commit together. Live subscribers hear of it from the lifecycle's EventBus after the commit.
@@ -63,6 +67,7 @@ function toJob(row: JobsTable): JobRow {
 export async function insertEvent(
   db: Db,
   event: ProgressEvent & { jobId?: string; machineId?: string },
+  kind: Connection['kind'],
 ): Promise<ProgressEvent> {
   const at = Date.now();
   const row = await db
@@ -79,6 +84,9 @@ export async function insertEvent(
     })
     .returning('seq')
     .executeTakeFirstOrThrow();
+  // Other Kloud processes on the same PostgreSQL hear of it through the backend's event channel
+  // (delivered at commit); one SQLite process has only its own EventBus.
+  if (kind === 'postgres') await sql`select pg_notify(${EVENTS_CHANNEL}, ${String(row.seq)})`.execute(db);
   return { ...event, at, seq: Number(row.seq) };
 }
 
@@ -166,15 +174,19 @@ export async function beginAction(
       },
       now,
     );
-    const event = await insertEvent(trx, {
-      eventId: jobId,
-      message: `${input.action} started (${machine.state} → ${during})`,
-      percentage: 0,
-      status: during,
-      at: now,
-      jobId,
-      machineId: machine.id,
-    });
+    const event = await insertEvent(
+      trx,
+      {
+        eventId: jobId,
+        message: `${input.action} started (${machine.state} → ${during})`,
+        percentage: 0,
+        status: during,
+        at: now,
+        jobId,
+        machineId: machine.id,
+      },
+      conn.kind,
+    );
     return { job: toJob(job), event };
   });
 }
@@ -277,7 +289,7 @@ export async function finishJob(
       now,
     );
     await leasesRepo(trx).release(job.machineId, job.id);
-    return insertEvent(trx, { ...outcome.event, jobId: job.id, machineId: job.machineId });
+    return insertEvent(trx, { ...outcome.event, jobId: job.id, machineId: job.machineId }, conn.kind);
   });
 }
 

@@ -106,13 +106,17 @@ export class Lifecycle {
   }
 
   private async emit(job: JobRow, event: Omit<ProgressEvent, 'eventId' | 'at'>): Promise<ProgressEvent> {
-    const stored = await insertEvent(this.deps.store.conn.db, {
-      ...event,
-      eventId: job.id,
-      at: Date.now(),
-      jobId: job.id,
-      machineId: job.machineId,
-    });
+    const stored = await insertEvent(
+      this.deps.store.conn.db,
+      {
+        ...event,
+        eventId: job.id,
+        at: Date.now(),
+        jobId: job.id,
+        machineId: job.machineId,
+      },
+      this.deps.store.conn.kind,
+    );
     this.deps.events.publish({ ...stored, machineId: job.machineId });
     return stored;
   }

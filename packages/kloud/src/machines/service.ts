@@ -106,6 +106,11 @@ export class MachineService {
   }
 
   /** Live events after the stored ones: `listener` gets every stored event first, then new ones. */
+  /**
+   * Live events after the stored ones: `listener` gets every stored event first, then new ones,
+   * each once. New ones come from this process's EventBus and, on PostgreSQL, from the other Kloud
+   * processes through the backend's event channel (LISTEN/NOTIFY).
+   */
   async subscribe(
     viewer: Viewer,
     filter: { eventId?: string; machineId?: string },
@@ -113,20 +118,49 @@ export class MachineService {
   ): Promise<() => void> {
     const machineId = await this.machineOfFilter(viewer, filter);
     const queued: ProgressEvent[] = [];
+    const seen = new Set<number>();
     let replaying = true;
-    const live: EventListener = (e) => (replaying ? queued.push(e) : listener(e));
-    const unsubscribe = this.deps.events.subscribe(
+    let last = 0;
+    const deliver = (e: ProgressEvent) => {
+      if (e.seq !== undefined) {
+        if (e.seq <= last || seen.has(e.seq)) return;
+        seen.add(e.seq);
+        if (seen.size > 10_000) seen.delete(seen.values().next().value!);
+      }
+      listener(e);
+    };
+    const live: EventListener = (e) => (replaying ? queued.push(e) : deliver(e));
+    const offLocal = this.deps.events.subscribe(
       filter.eventId ? { eventId: filter.eventId } : { machineId },
       live,
     );
-    let last = 0;
+    const offRemote =
+      this.deps.store.kind === 'postgres'
+        ? await this.deps.store.events.subscribe(
+            (row) =>
+              live({
+                eventId: row.eventId,
+                machineId: row.machineId ?? '',
+                message: row.message,
+                percentage: row.percentage,
+                status: row.status,
+                ...(row.error ? { error: row.error } : {}),
+                at: row.at,
+                seq: row.seq,
+              }),
+            filter.eventId ? { jobId: filter.eventId } : { machineId },
+          )
+        : () => {};
     for (const e of await this.events(viewer, { ...filter, limit: 1000 })) {
       last = e.seq;
       listener(e);
     }
     replaying = false;
-    for (const e of queued) if (e.seq === undefined || e.seq > last) listener(e);
-    return unsubscribe;
+    for (const e of queued) deliver(e);
+    return () => {
+      offLocal();
+      offRemote();
+    };
   }
 
   private async machineOfFilter(

@@ -198,6 +198,7 @@ export class StackService {
   private async emit(eventId: string, message: string, percentage: number, status: string, error?: string) {
     const stored = await this.deps.store.events.append({
       eventId,
+      jobId: eventId,
       message,
       percentage,
       status,

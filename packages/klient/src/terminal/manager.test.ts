@@ -80,12 +80,14 @@ describe('TerminalManager: shell start', () => {
       const s = m.create({ owner: 'alice', login, env: { HOME: home, PS1: '$ ' }, cols: 80, rows: 24 });
       const sink = new RecordingSink();
       const v = m.attach(s.id, sink, false);
-      m.input(s.id, v, 'echo "term=$TERM cwd=$PWD"; exit\r');
+      m.input(s.id, v, 'echo "term=$TERM cwd=$PWD secret=[$KLIENT_TEST_SECRET]"; exit\r');
       await sink.ended;
       return sink.output();
     };
-    const plain = await run(false);
-    expect(plain).toContain(`term=xterm-256color cwd=${home}`);
+    // Klient's own settings (they may name credentials) never reach a user's shell.
+    process.env.KLIENT_TEST_SECRET = 'kite-key-path';
+    const plain = await run(false).finally(() => delete process.env.KLIENT_TEST_SECRET);
+    expect(plain).toContain(`term=xterm-256color cwd=${home} secret=[]`);
     expect(plain).not.toContain('RC-WAS-READ');
     expect(plain).not.toContain('PROFILE-WAS-READ');
     expect(await run(true)).toContain('PROFILE-WAS-READ');

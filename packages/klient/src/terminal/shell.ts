@@ -1,6 +1,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { basename, isAbsolute, resolve } from 'node:path';
+import { inheritedEnvironment } from '../environment.js';
 import { errors } from '../errors.js';
 
 /** The user's login shell from the password database, else $SHELL, else /bin/sh. */
@@ -34,19 +35,13 @@ export function shellArgs(shell: string, login: boolean): string[] {
   }
 }
 
-/** Variables of Klient's own that a user's shell must not inherit (tokens, config). */
-const privatePrefixes = ['KLIENT_', 'KLOUD_', 'KK_'];
 /** Variables that would make programs think they run inside another multiplexer or size. */
 const misleading = new Set(['TMUX', 'TMUX_PANE', 'STY', 'WINDOW', 'WINDOWID', 'TERMCAP', 'COLUMNS', 'LINES']);
 
 /** The session's environment: Klient's, minus its private and misleading variables, plus `extra`. */
 export function sessionEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (value === undefined || misleading.has(key)) continue;
-    if (privatePrefixes.some((prefix) => key.startsWith(prefix))) continue;
-    env[key] = value;
-  }
+  const env = inheritedEnvironment();
+  for (const name of misleading) delete env[name];
   env.TERM = 'xterm-256color';
   env.COLORTERM = 'truecolor';
   return { ...env, ...extra };

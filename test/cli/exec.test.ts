@@ -78,6 +78,13 @@ describe('kd exec', () => {
     expect(noToken.stderr).toContain('--token');
   });
 
+  it('a command line error exits 2 and sends nothing', async () => {
+    const r = await kd(['exec', klient.klient.url]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("missing required argument 'command'");
+    expect((await kd(['no-such-command'])).code).toBe(2);
+  });
+
   it('a missing program exits 127 like a shell', async () => {
     const r = await run(['--', 'no-such-program-xyz', 'a']);
     expect(r.code).not.toBe(0);

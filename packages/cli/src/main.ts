@@ -7,7 +7,7 @@ import { ExitCode, toCliError } from './errors.js';
 import { buildProgram } from './program.js';
 
 async function main(): Promise<void> {
-  const program = buildProgram().exitOverride();
+  const program = buildProgram();
   try {
     await program.parseAsync(process.argv);
   } catch (error) {

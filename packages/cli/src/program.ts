@@ -15,6 +15,8 @@ export function buildProgram(): Command {
   const program = new Command('kd')
     .description('Use Kloud machines from the command line: exec, term, cp, ls, machines, stacks.')
     .enablePositionalOptions()
+    // Set before the commands are added, so they inherit it: usage errors reach main.ts (exit 2).
+    .exitOverride()
     .showHelpAfterError('(kd --help lists every command)')
     .configureOutput({ outputError: (text, write) => write(text) });
   registerLogin(program);

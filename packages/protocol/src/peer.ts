@@ -94,7 +94,10 @@ export class Peer {
   >();
   private readonly fullReaders = new Set<number>();
   private readonly unclaimedBytes = new Map<number, number>();
+  /** Streams this side cancelled; their late data is dropped. Oldest forgotten past the cap. */
+  private readonly cancelledIds = new Set<number>();
   private unclaimedTotal = 0;
+  private frameBytes = 0;
   private readonly notificationListeners = new Map<string, Set<NotificationListener>>();
   private readonly closeListeners: Array<(code: number, reason: string) => void> = [];
   private readonly writableWaiters: Array<() => void> = [];
@@ -245,6 +248,8 @@ export class Peer {
       this.receiveBinary(data);
       return;
     }
+    // What the frame cost on the wire, so queued JSON stream chunks are counted at their real size.
+    this.frameBytes = data.length;
     let parsed: unknown;
     try {
       parsed = JSON.parse(data);
@@ -370,7 +375,7 @@ export class Peer {
     const params = (message.params ?? {}) as Record<string, unknown>;
     switch (message.method) {
       case 'stream.data':
-        this.deliver(Number(params.id), params.data);
+        this.deliver(Number(params.id), params.data, this.frameBytes);
         return;
       case 'stream.end': {
         const reader = this.takeReader(Number(params.id));
@@ -413,13 +418,15 @@ export class Peer {
 
   private receiveBinary(data: Uint8Array): void {
     const frame = decodeFrame(data);
-    if (frame) this.deliver(frame.streamId, frame.payload);
+    if (frame) this.deliver(frame.streamId, frame.payload, frame.payload.byteLength);
   }
 
-  private deliver(streamId: number, chunk: unknown): void {
+  private deliver(streamId: number, chunk: unknown, bytes?: number): void {
     // The other side allocates ids of the other parity; anything else is not a stream of theirs.
     const theirParity = this.role === 'client' ? 0 : 1;
     if (!Number.isInteger(streamId) || streamId <= 0 || streamId % 2 !== theirParity) return;
+    // Data already in flight when we cancelled: drop it, never start a new reader for it.
+    if (this.cancelledIds.has(streamId)) return;
     let reader = this.readers.get(streamId) ?? this.unclaimed.get(streamId)?.reader;
     if (!reader) {
       if (this.unclaimed.size >= MAX_UNCLAIMED_STREAMS) {
@@ -428,7 +435,15 @@ export class Peer {
       }
       reader = this.createUnclaimed(streamId);
     }
-    reader.push(chunk);
+    reader.push(chunk, bytes);
+  }
+
+  private rememberCancelled(streamId: number): void {
+    this.cancelledIds.add(streamId);
+    if (this.cancelledIds.size > MAX_UNCLAIMED_STREAMS) {
+      const oldest = this.cancelledIds.values().next().value;
+      if (oldest !== undefined) this.cancelledIds.delete(oldest);
+    }
   }
 
   /** Counts of live per-connection state, for tests and metrics: none of it may grow without bound. */
@@ -460,6 +475,7 @@ export class Peer {
     const reader = new StreamReader(streamId, {
       cancel: (id, reason) => {
         this.readers.delete(id);
+        this.rememberCancelled(id);
         this.queued(id, 0);
         this.notify('stream.cancel', { id, reason });
       },

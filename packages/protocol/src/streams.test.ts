@@ -175,6 +175,25 @@ describe('streams', () => {
     client.close();
   });
 
+  it('drops data still in flight after a cancel, so the connection stays usable', async () => {
+    const probe = new ProducerProbe();
+    server = await tokenServer(keys, {
+      methods: handlers(probe),
+      catalogue: streamCatalogue,
+      limits: { highWaterBytes: 64 * 1024 },
+    });
+    const client = clientTo(server.url, await tokenFor(keys), { limits: { highWaterBytes: 64 * 1024 } });
+    const { streamId } = (await anyCall(client)('test.forever', {})) as { streamId: number };
+    const reader = client.openReader(streamId);
+    await probe.blocked();
+    await reader.next();
+    reader.cancel('enough');
+    await probe.cancelled();
+    expect(await client.call('rpc.ping', {}, { timeoutMs: 5000 })).toEqual({ pong: true });
+    expect(client.connection!.stats()).toMatchObject({ readers: 0, unclaimed: 0 });
+    client.close();
+  });
+
   it('keeps the sender bounded when the reader stops reading, and loses nothing when it resumes', async () => {
     const probe = new ProducerProbe();
     server = await tokenServer(keys, {

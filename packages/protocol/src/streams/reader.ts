@@ -24,6 +24,7 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
   readonly id: number;
   readonly done: Promise<unknown>;
   private queue: StreamChunk[] = [];
+  private sizes: number[] = [];
   private queuedBytesCount = 0;
   private waiting: Pending | undefined;
   private listener: ((chunk: StreamChunk) => void) | undefined;
@@ -53,6 +54,7 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
     this.listener = listener;
     const queued = this.queue;
     this.queue = [];
+    this.sizes = [];
     this.setQueued(0);
     for (const chunk of queued) listener(chunk);
   }
@@ -64,7 +66,8 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
     this.finishWith(new RpcError(4499, reason));
   }
 
-  push(chunk: StreamChunk): void {
+  /** `bytes` is what the chunk cost on the wire, when the peer knows it (JSON chunks). */
+  push(chunk: StreamChunk, bytes = sizeOf(chunk)): void {
     if (this.finished) return;
     if (this.listener) {
       this.listener(chunk);
@@ -77,7 +80,8 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
       return;
     }
     this.queue.push(chunk);
-    this.setQueued(this.queuedBytesCount + sizeOf(chunk));
+    this.sizes.push(bytes);
+    this.setQueued(this.queuedBytesCount + bytes);
   }
 
   end(final: unknown): void {
@@ -97,7 +101,7 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
   async next(): Promise<IteratorResult<StreamChunk>> {
     const chunk = this.queue.shift();
     if (chunk !== undefined) {
-      this.setQueued(this.queuedBytesCount - sizeOf(chunk));
+      this.setQueued(this.queuedBytesCount - (this.sizes.shift() ?? sizeOf(chunk)));
       return { value: chunk, done: false };
     }
     if (this.failure !== undefined) throw this.failure;
@@ -122,6 +126,7 @@ export class StreamReader implements AsyncIterable<StreamChunk> {
     this.finished = true;
     this.failure = error;
     this.queue = [];
+    this.sizes = [];
     this.setQueued(0);
     this.settle.reject(error);
     if (this.waiting) {

@@ -102,6 +102,19 @@ describe('lifecycle on PostgreSQL shared by two Klouds', () => {
     expect(live[0]).toBe('build started (NotInitialized → Building)');
     expect(live).toContain('Kloud restarted during build; resuming (attempt 2 of 3)');
     expect(live.at(-1)).toBe('build completed');
+    // A caller reaching the machine through another Kloud process (same public URL, as behind a
+    // load balancer) is relayed to the process holding the machine's link.
+    const third = await kloud(url, { 'public-url': heir.kloud.url });
+    const thirdPort = (third.kloud.app.server.address() as { port: number }).port;
+    const grant = (await heir.api('POST', `/api/v1/machines/${machine.id}/token`, {}, a.token)).body;
+    const relayed = connect(`ws://127.0.0.1:${thirdPort}/machines/${machine.id}/klient`, grant.token, {
+      reconnect: false,
+    });
+    try {
+      expect((await relayed.call('exec.run', { command: 'echo relayed' })).stdout).toBe('relayed\n');
+    } finally {
+      relayed.close();
+    }
     const destroy = await heir.api('POST', `/api/v1/machines/${machine.id}/destroy`, undefined, a.token);
     await heir.kloud.lifecycle.settled(destroy.body.eventId);
   }, 180_000);

@@ -92,7 +92,10 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address() as import('node:net').AddressInfo;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const url = config.publicUrl ?? `http://${host}:${address.port}`;
+  // This process's own address (link holder, relays between processes) and the public URL
+  // machines and callers use (the tokens' issuer); the same unless --public-url says otherwise.
+  const self = `http://${host === '0.0.0.0' ? '127.0.0.1' : host === '[::]' ? '[::1]' : host}:${address.port}`;
+  const url = config.publicUrl ?? self;
 
   // Cloud providers cost nothing until a machine uses them with a stored credential.
   const providers = new Map<string, Provider>([
@@ -117,13 +120,13 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     store,
     keys: verifyKeys,
     issuer: url,
-    holder,
+    holder: self,
     heartbeatMs: config.heartbeatMs,
     log,
     signingKid: () => keys.active().at(-1)!.kid,
     issueKiteKey: async (machineId, kiteId) => world.issueKiteKey(await getMachine(store, machineId), kiteId),
   });
-  const tunnel = new Tunnel({ store, registry, keys: verifyKeys, issuer: url, log });
+  const tunnel = new Tunnel({ store, registry, keys: verifyKeys, issuer: url, log, self });
   const lifecycle = new Lifecycle({
     store,
     holder,

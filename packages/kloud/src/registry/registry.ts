@@ -34,6 +34,7 @@ export interface RegistryOptions {
   store: Store;
   keys: JWTVerifyGetKey;
   issuer: string;
+  /** This process's own address: recorded as the link holder, so another process can relay callers here. */
   holder: string;
   heartbeatMs: number;
   log: Logger;

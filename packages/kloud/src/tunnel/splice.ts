@@ -47,17 +47,26 @@ export function splice(caller: Duplex, machine: Duplex): Splice {
   };
 }
 
-/** The caller's upgrade request as bytes, to be replayed to the Klient's own server. */
+/**
+ * The caller's upgrade request as bytes, replayed to the Klient's own server (or to the Kloud
+ * process holding the link). A caller's own X-Forwarded-For and `extra` headers are replaced.
+ */
 export function requestHead(
   req: { method?: string; url?: string; rawHeaders: string[] },
   remote?: string,
+  extra: Record<string, string> = {},
 ): Buffer {
   const lines = [`${req.method ?? 'GET'} ${req.url ?? '/'} HTTP/1.1`];
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
     const name = req.rawHeaders[i]!;
-    if (/^x-forwarded-for$/i.test(name)) continue;
+    if (
+      /^x-forwarded-for$/i.test(name) ||
+      Object.keys(extra).some((h) => h.toLowerCase() === name.toLowerCase())
+    )
+      continue;
     lines.push(`${name}: ${req.rawHeaders[i + 1]}`);
   }
   if (remote) lines.push(`X-Forwarded-For: ${remote}`);
+  for (const [name, value] of Object.entries(extra)) lines.push(`${name}: ${value}`);
   return Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1');
 }

@@ -14,7 +14,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { connect as tlsConnect } from 'node:tls';
 import type { Store } from '@kk/backend/store/store.js';
 import { upgradeToken, verifyAccessToken, verifyKiteKey } from '@kk/protocol/node.js';
 import type { JWTVerifyGetKey } from 'jose';
@@ -26,6 +28,8 @@ import { refuseUpgrade, refuseUpgradeWith } from '../server/refuse-upgrade.js';
 import { requestHead, type Splice, splice } from './splice.js';
 
 export const TUNNEL_PROTOCOL = 'kloud-tunnel';
+/** Marks a caller's upgrade one Kloud process relayed to another (so it is relayed at most once). */
+const RELAYED_HEADER = 'x-kloud-relayed';
 
 export interface TunnelOptions {
   store: Store;
@@ -33,6 +37,8 @@ export interface TunnelOptions {
   keys: JWTVerifyGetKey;
   issuer: string;
   log: Logger;
+  /** This process's own address, as recorded in a machine's link holder by the registry. */
+  self: string;
   /** How long Kloud waits for the Klient's data connection. */
   openTimeoutMs?: number;
 }
@@ -74,8 +80,15 @@ export class Tunnel {
       if (!access) throw kloudErrors.forbidden(`machine ${machineId} is not shared with you`);
       if (!scopeCovers(access, claims.scope))
         throw kloudErrors.forbidden(`your access to machine ${machineId} is now ${access}; get a new token`);
-      if (!this.options.registry.isOnline(kiteId))
-        throw kloudErrors.unavailable(`machine ${machineId}'s Klient is offline`);
+      if (!this.options.registry.isOnline(kiteId)) {
+        // Linked to another Kloud process (PostgreSQL, several processes): relay the caller there,
+        // once — a relayed request that misses here too is refused, never bounced on.
+        const holder = machine.registry.online ? machine.registry.linkHolder : null;
+        const relayed = req.headers[RELAYED_HEADER] !== undefined;
+        if (!holder || holder === this.options.self || relayed || !/^https?:\/\//.test(holder))
+          throw kloudErrors.unavailable(`machine ${machineId}'s Klient is offline`);
+        return this.relayToHolder(req, socket, head, { machineId, userId, holder });
+      }
     } catch (err) {
       return refuseUpgradeWith(socket, err);
     }
@@ -110,6 +123,40 @@ export class Tunnel {
       clearTimeout(timer);
       this.pending.delete(channelId);
     }
+  }
+
+  /** Passes the caller's upgrade, byte for byte, to the Kloud process holding the machine's link. */
+  private relayToHolder(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    to: { machineId: string; userId: string; holder: string },
+  ): void {
+    socket.pause();
+    const url = new URL(to.holder);
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const upstream =
+      url.protocol === 'https:'
+        ? tlsConnect({ host: url.hostname, port, servername: url.hostname })
+        : netConnect(port, url.hostname);
+    upstream.once('error', (err) => {
+      this.options.log.warn(
+        { err, machineId: to.machineId, holder: to.holder },
+        'relay to the link holder failed',
+      );
+      refuseUpgrade(
+        socket,
+        503,
+        'Unavailable',
+        "the Kloud process holding the machine's link is unreachable; retry",
+      );
+    });
+    upstream.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      upstream.write(requestHead(req, req.socket.remoteAddress, { [RELAYED_HEADER]: '1' }));
+      if (head.length) upstream.write(head);
+      this.track(to.machineId, to.userId, splice(socket, upstream));
+      socket.resume();
+    });
   }
 
   private track(machineId: string, userId: string, joined: Splice): void {

@@ -120,11 +120,25 @@ describe('web UI', () => {
     expect(await editor.inputValue()).toBe('my stale version\n');
   }, 90_000);
 
-  it('opens several terminal tabs, uploads and downloads a binary file, and works from the keyboard', async () => {
+  it('opens several terminal tabs, copies and pastes, uploads and downloads a binary file, and works from the keyboard', async () => {
     await page.getByRole('button', { name: '+ New terminal' }).click();
     await poll(() => page.locator('.terminals .tab').count()).toBe(2);
     await typeInTerminal(page, 'echo second-tab');
     await poll(() => screenText(page)).toContain('second-tab');
+    // Paste from the clipboard with Ctrl+Shift+V.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.kloud.url });
+    await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((3*3))'));
+    await page.locator('.term-panel:not([hidden]) .xterm-helper-textarea').focus();
+    await page.keyboard.press('Control+Shift+V');
+    await page.keyboard.press('Enter');
+    await poll(() => screenText(page)).toContain('pasted-9');
+    // Copy: select the output word with a double click, Ctrl+Shift+C puts it on the clipboard.
+    const row = await page
+      .locator('.term-panel:not([hidden]) .xterm-rows > div', { hasText: /^pasted-9\s*$/ })
+      .boundingBox();
+    await page.mouse.dblclick(row!.x + 20, row!.y + row!.height / 2);
+    await page.keyboard.press('Control+Shift+C');
+    await poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe('pasted-9');
     // The first tab still has its own screen.
     await page.locator('.terminals .tab').first().click();
     await poll(() => screenText(page)).toContain('ui-42');

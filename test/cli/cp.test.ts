@@ -3,9 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawn as spawnPty } from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKlient, type TestKlient } from '../../packages/klient/src/testing/harness.js';
-import { kd } from './kd.js';
+import { KD, kd } from './kd.js';
 
 let klient: TestKlient;
 let token: string;
@@ -67,6 +68,26 @@ describe('kd cp', () => {
     const r = await kd(['cp', join(local, 'keep.txt'), `${m()}:keep.txt`, '--token', ro]);
     expect(r.code).toBe(4);
     expect(await readFile(join(klient.home, 'keep.txt'), 'utf8')).toBe('original');
+  });
+
+  it('shows progress on a terminal, and ends with the size', async () => {
+    await writeFile(join(local, 'big.bin'), randomBytes(3 * 1024 * 1024));
+    const pty = spawnPty(
+      process.execPath,
+      [KD, 'cp', join(local, 'big.bin'), `${m()}:big.bin`, '--token', token],
+      {
+        cols: 100,
+        rows: 10,
+        env: process.env as Record<string, string>,
+      },
+    );
+    let output = '';
+    pty.onData((data) => {
+      output += data;
+    });
+    expect(await new Promise<number>((resolve) => pty.onExit(({ exitCode }) => resolve(exitCode)))).toBe(0);
+    expect(output).toContain('\r\x1b[K[');
+    expect(output).toMatch(/big\.bin 3\.0 MiB/);
   });
 
   it('refuses two local paths with a usage error', async () => {

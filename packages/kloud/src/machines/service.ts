@@ -7,6 +7,7 @@
 import type { Viewer } from '@kk/backend/access/viewer.js';
 import type { Store } from '@kk/backend/store/store.js';
 import type { Scope } from '@kk/protocol/catalogue/define.js';
+import type { ResultOf } from '@kk/protocol/catalogue/index.js';
 import { issueAccessToken, type KeySet } from '@kk/protocol/tokens/index.js';
 import { kloudErrors } from '../errors.js';
 import type { EventBus, EventListener, ProgressEvent } from '../lifecycle/events.js';
@@ -16,23 +17,8 @@ import type { Registry } from '../registry/registry.js';
 import { machineAccess, scopeCovers } from './access.js';
 import type { Machine } from './machine.js';
 
-export interface MachineInfo {
-  id: string;
-  uid: string;
-  label: string;
-  provider: string;
-  ownerId: string;
-  stackId: string | null;
-  state: Machine['status']['state'];
-  stateReason: string;
-  stateModifiedAt: number;
-  allowed: string[];
-  online: boolean;
-  lastSeenAt: number | null;
-  ipAddress: string | null;
-  kiteId: string | null;
-  access: Scope;
-}
+/** A machine as Kloud's callers see it: the catalogue's `kloud.info` result (one source of the shape). */
+export type MachineInfo = ResultOf<'kloud.info'>;
 
 /** Who may make which call: the owner all; a `user` share may start, stop and restart. */
 const actionScope: Record<MachineAction, Scope> = {

@@ -78,6 +78,20 @@ describe('kd exec', () => {
     expect(noToken.stderr).toContain('--token');
   });
 
+  it('ends quietly with 141 when its stdout reader goes away, and the remote process ends too', async () => {
+    const r = await run(['--', 'yes'], {
+      onSpawn: (child) => {
+        child.stdout!.once('data', () => child.stdout!.destroy());
+      },
+    });
+    expect(r.code).toBe(141);
+    expect(r.stderr).toBe('');
+    const client = await klient.connect();
+    await expect
+      .poll(async () => (await client.call('exec.list', {})).processes, { timeout: 30_000 })
+      .toEqual([]);
+  });
+
   it('a command line error exits 2 and sends nothing', async () => {
     const r = await kd(['exec', klient.klient.url]);
     expect(r.code).toBe(2);

@@ -25,6 +25,8 @@ export const ExitCode = {
   Timeout: 8,
   /** Interrupted by Ctrl-C (128 + SIGINT). */
   Interrupted: 130,
+  /** The reader of stdout went away (128 + SIGPIPE), as for any program in a pipeline. */
+  BrokenPipe: 141,
   /** `kd exec` only: kd itself failed (the remote command's code is passed through otherwise). */
   ExecFailure: 255,
 } as const;

@@ -6,6 +6,16 @@ import { CommanderError } from 'commander';
 import { ExitCode, toCliError } from './errors.js';
 import { buildProgram } from './program.js';
 
+// A reader that went away (`kd exec m -- yes | head -1`) ends kd as it would end any program in a
+// pipeline: quietly, with 128 + SIGPIPE. Exiting closes the connection, and Klient ends whatever
+// that connection started.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(ExitCode.BrokenPipe);
+    throw error;
+  });
+}
+
 async function main(): Promise<void> {
   const program = buildProgram();
   try {

@@ -15,6 +15,7 @@ export const ErrorStatus = {
   precondition_failed: 412,
   too_large: 413,
   precondition_required: 428,
+  rate_limited: 429,
   internal: 500,
   unavailable: 503,
 } as const;
@@ -54,4 +55,7 @@ export const errors = {
   ifMatchRequired: (message: string) => new BackendError('precondition_required', message),
   internal: (message = 'internal error; see the server log') => new BackendError('internal', message),
   unavailable: (message: string) => new BackendError('unavailable', message),
+  /** `retryAfterSeconds` is also sent as the Retry-After header. */
+  rateLimited: (message: string, retryAfterSeconds: number) =>
+    new BackendError('rate_limited', message, { retryAfterSeconds }),
 };

@@ -1,5 +1,7 @@
+import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { apiHarness } from '../testing/api.js';
+import { buildApi } from './server.js';
 
 const { harness, world } = apiHarness();
 afterAll(() => harness.teardown());
@@ -104,5 +106,65 @@ describe('authentication', () => {
     expect(
       await w.store.templates.list({ id: w.admin.user.id, isAdmin: true, groupIds: [] }, { limit: 5 }),
     ).toMatchObject({ items: [] });
+  });
+});
+
+describe('repeated failed logins', () => {
+  const me = (w: { app: import('fastify').FastifyInstance }, auth: string | undefined, from = '10.0.0.1') =>
+    w.app.inject({
+      method: 'GET',
+      url: '/api/v1/users/me',
+      remoteAddress: from,
+      headers: auth ? { authorization: auth } : {},
+    });
+
+  it('are refused per address with 429, Retry-After and the one error shape, before the token is checked', async () => {
+    const w = await world();
+    const ada = await w.newUser('ada');
+    // Requests with no token are not guesses: they never count.
+    for (let i = 0; i < 30; i++) expect((await me(w, undefined)).statusCode).toBe(401);
+    for (let i = 0; i < 20; i++) expect((await me(w, `Bearer guess-${i}`)).statusCode).toBe(401);
+    const refused = await me(w, 'Bearer guess-21');
+    expect(refused.statusCode).toBe(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
+    expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
+    expect(JSON.parse(refused.body)).toEqual({
+      error: {
+        code: 'rate_limited',
+        message: expect.stringContaining('try again'),
+        details: { retryAfterSeconds: Number(refused.headers['retry-after']) },
+      },
+    });
+    // Even a good token waits: the address is refused before any token is looked at.
+    expect((await me(w, `Bearer ${ada.token}`)).statusCode).toBe(429);
+    // Another address is not affected.
+    expect((await me(w, `Bearer ${ada.token}`, '10.0.0.2')).statusCode).toBe(200);
+    // The limit guards every authenticated route, Kloud's own included (they share defineRoute).
+    const other = await w.app.inject({
+      method: 'GET',
+      url: '/api/v1/machines',
+      remoteAddress: '10.0.0.1',
+      headers: { authorization: `Bearer ${ada.token}` },
+    });
+    expect(other.statusCode).toBe(429);
+    // Nothing about the guesses reaches the log.
+    expect(w.logs.join('')).not.toContain('guess-');
+  });
+
+  it('remembers a bounded number of addresses, the most recent ones', async () => {
+    const w = await world();
+    const { app, registry } = buildApi({
+      store: w.store,
+      logger: pino({ level: 'silent' }),
+      authThrottle: { maxTracked: 100, maxFailures: 2 },
+    });
+    try {
+      for (let i = 0; i < 500; i++) await me({ app }, 'Bearer nonsense', `10.1.${i >> 8}.${i & 255}`);
+      expect(registry.authThrottle.tracked).toBe(100);
+      await me({ app }, 'Bearer nonsense', '10.1.1.243');
+      expect((await me({ app }, 'Bearer nonsense', '10.1.1.243')).statusCode).toBe(429);
+    } finally {
+      await app.close();
+    }
   });
 });

@@ -4,6 +4,7 @@
  * feeds the OpenAPI document, and (with `checkResponses`) checks that answers match what the
  * document promises. Kloud declares its own routes (machine lifecycle) with `defineRoute` too.
  */
+import type { AuthThrottle } from '@kk/protocol/node/auth-throttle.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { errors } from '../errors.js';
@@ -47,6 +48,8 @@ export interface RouteRegistry {
   store: Store;
   routes: RouteSpec[];
   checkResponses: boolean;
+  /** Failed logins per client address (shared by every route of the API). */
+  authThrottle: AuthThrottle;
 }
 
 function parse<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
@@ -78,7 +81,9 @@ export function defineRoute<P, Q, B>(
     url: spec.url,
     handler: async (request, reply) => {
       const principal =
-        spec.auth === false ? (undefined as never) : await authenticate(registry.store, request);
+        spec.auth === false
+          ? (undefined as never)
+          : await authenticate(registry.store, request, registry.authThrottle);
       const ctx: RouteContext<P, Q, B> = {
         request,
         reply,

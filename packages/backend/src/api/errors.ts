@@ -39,6 +39,11 @@ export function toBackendError(error: unknown): BackendError {
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   const backendError = toBackendError(error);
   if (backendError.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
+  if (backendError.code === 'rate_limited')
+    reply.header(
+      'retry-after',
+      String((backendError.details as { retryAfterSeconds: number }).retryAfterSeconds),
+    );
   return reply.status(backendError.status).send(backendError.toBody());
 }
 

@@ -3,6 +3,7 @@
  * Either way the caller gets the route registry back, to add routes with `defineRoute` that
  * share the auth, the error shape and the OpenAPI document.
  */
+import { AuthThrottle, type AuthThrottleOptions } from '@kk/protocol/node/auth-throttle.js';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Store } from '../store/store.js';
@@ -17,6 +18,8 @@ export interface ApiOptions {
   checkResponses?: boolean;
   /** Largest request body accepted, bytes; default 1 MiB. */
   bodyLimit?: number;
+  /** Failed logins allowed per client address (default: 20 a minute, 10,000 addresses remembered). */
+  authThrottle?: Partial<AuthThrottleOptions>;
 }
 
 /** Adds error handling, every /api/v1 route, the probes and the OpenAPI document to `app`. */
@@ -25,6 +28,7 @@ export function registerApi(app: FastifyInstance, options: ApiOptions): RouteReg
     store: options.store,
     routes: [],
     checkResponses: options.checkResponses ?? false,
+    authThrottle: new AuthThrottle(options.authThrottle),
   };
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler(notFoundHandler);

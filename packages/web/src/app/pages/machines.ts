@@ -3,7 +3,7 @@
  * by Kloud's events (a bar shows build/start/stop progress), the calls its state allows, and a
  * form to create a machine — on its own (then built) or as a stack from a template (then applied).
  */
-import { h, notice, statusLine } from '../dom.js';
+import { h, statusLine } from '../dom.js';
 import { allowedCalls, inProgress, type Machine, type MachineInfo, type Template } from '../kloud/types.js';
 import type { Session } from '../session.js';
 import { progressView, stateBadge } from './progress.js';

@@ -43,6 +43,26 @@ describe('kd with Kloud', () => {
     expect(JSON.parse(await readFile(file, 'utf8')).login).toEqual({ url: t.kloud.url, token: t.token });
   });
 
+  it('asks for the token on a terminal without echoing it', async () => {
+    const pty = spawnPty(process.execPath, [KD, 'login', t.kloud.url], {
+      cols: 100,
+      rows: 10,
+      env: { ...process.env, ...env } as Record<string, string>,
+    });
+    let output = '';
+    let typed = false;
+    pty.onData((data) => {
+      output += data;
+      if (!typed && output.includes('API token: ')) {
+        typed = true;
+        pty.write(`${t.token}\r`);
+      }
+    });
+    expect(await new Promise<number>((resolve) => pty.onExit(({ exitCode }) => resolve(exitCode)))).toBe(0);
+    expect(output).toContain('Logged in');
+    expect(output).not.toContain(t.token);
+  });
+
   it('applies a stack from a file, printing progress, then lists its machine Running', async () => {
     const file = join(dir, 'dev.yaml');
     await writeFile(

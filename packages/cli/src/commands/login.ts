@@ -1,7 +1,6 @@
-import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
 import { clearLogin, saveLogin } from '../config/store.js';
-import { cliErrors } from '../errors.js';
+import { CliError, cliErrors, ExitCode } from '../errors.js';
 import { KloudApi } from '../kloud/api.js';
 
 export function registerLogin(program: Command): void {
@@ -40,21 +39,38 @@ export function registerLogin(program: Command): void {
 }
 
 async function readToken(): Promise<string> {
-  if (process.stdin.isTTY) {
-    const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-    // Hide what is typed: the token is a password.
-    const out = rl as unknown as { _writeToOutput?: (s: string) => void };
-    process.stderr.write('API token: ');
-    out._writeToOutput = () => {};
-    try {
-      return await rl.question('');
-    } finally {
-      process.stderr.write('\n');
-      rl.close();
-    }
-  }
+  if (process.stdin.isTTY) return readHidden('API token: ');
   let text = '';
   process.stdin.setEncoding('utf8');
   for await (const chunk of process.stdin) text += chunk;
   return text.split('\n')[0] ?? '';
+}
+
+/** Reads one line from the terminal without echoing it (the token is a password). */
+function readHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  process.stderr.write(prompt);
+  stdin.setRawMode(true);
+  stdin.setEncoding('utf8');
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let value = '';
+    const finish = (error?: Error) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      if (error) reject(error);
+      else resolve(value);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n') return finish();
+        if (ch === '\x03') return finish(new CliError(ExitCode.Interrupted, 'interrupted'));
+        if (ch === '\x7f' || ch === '\b') value = value.slice(0, -1);
+        else if (ch >= ' ') value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
 }

@@ -194,6 +194,17 @@ describe('kd with Kloud', () => {
     );
   }, 60_000);
 
+  it('destroys the stack from its file, with progress, leaving its machine Terminated', async () => {
+    const destroyed = await run(['stack', 'destroy', join(dir, 'dev.yaml')]);
+    expect(destroyed.code).toBe(0);
+    expect(destroyed.stderr.trim().split('\n').at(-1)).toMatch(/^100% /);
+    const machines = JSON.parse((await run(['machine', 'list', '--json'])).stdout.toString()) as Array<{
+      status: { state: string };
+    }>;
+    expect(machines.map((m) => m.status.state)).toEqual(['Terminated']);
+    expect((await run(['stack', 'destroy', join(dir, 'nope.yaml')])).code).toBe(5);
+  }, 60_000);
+
   it('names a missing machine with exit 5', async () => {
     const r = await run(['machine', 'info', 'no-such-box']);
     expect(r.code).toBe(5);

@@ -7,11 +7,9 @@
  * renews it while the job runs. A lease whose holder died expires and recovery takes it over.
  */
 import { randomUUID } from 'node:crypto';
-import { auditRepo } from '@kk/backend/repos/audit.js';
 import { leasesRepo } from '@kk/backend/repos/leases.js';
 import type { Connection, Db } from '@kk/backend/store/db.js';
 import type { JobsTable } from '@kk/backend/store/schema.js';
-import { sql } from 'kysely';
 import { kloudErrors } from '../errors.js';
 import type { ProgressEvent } from './events.js';
 import {
@@ -22,6 +20,7 @@ import {
   type MachineState,
   transitions,
 } from './states.js';
+import { insertEvent, setState } from './transition.js';
 
 /** What a job row carries in `payload`, enough to resume or roll back after a crash. */
 export interface JobPayload {
@@ -55,39 +54,6 @@ function toJob(row: JobsTable): JobRow {
     claimedBy: row.claimedBy,
     state: row.state,
   };
-}
-
-/** The backend's events channel (`repos/events.ts`): its `events.subscribe` wakes on it. */
-const EVENTS_CHANNEL = 'kk_events';
-
-/**
- * Stores a progress event inside the caller's transaction, so a state change and its event
- * commit together. Live subscribers hear of it from the lifecycle's EventBus after the commit.
- */
-export async function insertEvent(
-  db: Db,
-  event: ProgressEvent & { jobId?: string; machineId?: string },
-  kind: Connection['kind'],
-): Promise<ProgressEvent> {
-  const at = Date.now();
-  const row = await db
-    .insertInto('events')
-    .values({
-      eventId: event.eventId,
-      jobId: event.jobId ?? null,
-      machineId: event.machineId ?? null,
-      message: event.message,
-      percentage: event.percentage,
-      status: event.status,
-      error: event.error ?? null,
-      at,
-    })
-    .returning('seq')
-    .executeTakeFirstOrThrow();
-  // Other Kloud processes on the same PostgreSQL hear of it through the backend's event channel
-  // (delivered at commit); one SQLite process has only its own EventBus.
-  if (kind === 'postgres') await sql`select pg_notify(${EVENTS_CHANNEL}, ${String(row.seq)})`.execute(db);
-  return { ...event, at, seq: Number(row.seq) };
 }
 
 export interface BeginResult {
@@ -188,33 +154,6 @@ export async function beginAction(
       conn.kind,
     );
     return { job: toJob(job), event };
-  });
-}
-
-/** Sets a machine's state and writes the transition to the audit log, in the caller's transaction. */
-export async function setState(
-  db: Db,
-  machineId: string,
-  change: { from: MachineState; state: MachineState; reason: string; actorId: string | null; jobId: string },
-  at = Date.now(),
-) {
-  await db
-    .updateTable('machines')
-    .set((eb) => ({
-      state: change.state,
-      stateReason: change.reason,
-      stateModifiedAt: at,
-      updatedAt: at,
-      version: eb('version', '+', 1),
-    }))
-    .where('id', '=', machineId)
-    .execute();
-  await auditRepo(db).record(db, {
-    actorId: change.actorId,
-    action: 'machine.status',
-    resourceType: 'machine',
-    resourceId: machineId,
-    details: { from: change.from, state: change.state, reason: change.reason, jobId: change.jobId },
   });
 }
 
@@ -336,39 +275,4 @@ export async function claimOrphans(
     if (ok) claimed.push({ ...toJob(row), attempts: Number(row.attempts) + 1, claimedBy: holder });
   }
   return claimed;
-}
-
-/** A stack apply/destroy as a job row: its events are found through it (eventId = job id). */
-export async function startStackJob(
-  db: Db,
-  input: { id: string; kind: 'stack.apply' | 'stack.destroy'; stackId: string; holder: string },
-) {
-  const now = Date.now();
-  await db
-    .insertInto('jobs')
-    .values({
-      id: input.id,
-      kind: input.kind,
-      machineId: null,
-      stackId: input.stackId,
-      state: 'running',
-      claimedBy: input.holder,
-      leaseExpiresAt: null,
-      attempts: 1,
-      maxAttempts: 1,
-      payload: '{}',
-      result: null,
-      error: null,
-      createdAt: now,
-      updatedAt: now,
-    })
-    .execute();
-}
-
-export async function endStackJob(db: Db, id: string, error: string | undefined): Promise<void> {
-  await db
-    .updateTable('jobs')
-    .set({ state: error ? 'failed' : 'done', error: error ?? null, updatedAt: Date.now() })
-    .where('id', '=', id)
-    .execute();
 }

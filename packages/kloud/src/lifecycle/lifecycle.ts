@@ -15,8 +15,9 @@ import { ProviderError } from '../providers/errors.js';
 import { type ActionContext, ActionFailure, actions, rollbackBuild } from './actions.js';
 import type { LifecycleDeps } from './deps.js';
 import type { ProgressEvent } from './events.js';
-import { beginAction, claimOrphans, finishJob, insertEvent, type JobRow, renewLease } from './jobstore.js';
+import { beginAction, claimOrphans, finishJob, type JobRow, renewLease } from './jobstore.js';
 import { type MachineAction, type MachineState, transitions } from './states.js';
+import { insertEvent } from './transition.js';
 
 export interface ActionAccepted {
   eventId: string;

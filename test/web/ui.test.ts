@@ -226,7 +226,7 @@ describe('web UI', () => {
     await bobContext.close();
   }, 90_000);
 
-  it('reconnects after the machine connection drops and reattaches to the same screen', async () => {
+  it('reconnects after the machine connection drops and reattaches to the same screen; a narrower window resizes the session', async () => {
     await page.goto(`${t.kloud.url}/#/machines/${machineId}/terminal`);
     await poll(() => screenText(page)).toContain('owner-42');
     expect(t.kloud.tunnel.closeConnections(machineId, t.adminId, 'dropped by the test')).toBeGreaterThan(0);
@@ -235,6 +235,12 @@ describe('web UI', () => {
     await typeInTerminal(page, 'echo back-$((1+1))');
     await poll(() => screenText(page)).toContain('back-2');
     expect(await screenText(page)).toContain('owner-42');
+
+    // A narrower window resizes the session the tab shows.
+    const colsNow = async () => Math.min(...(await sessionsOf(t, machineId)).map((x) => x.cols));
+    const wide = await colsNow();
+    await page.setViewportSize({ width: 600, height: 800 });
+    await poll(colsNow).toBeLessThan(wide);
   }, 60_000);
 
   it('adds a template and builds a stack from it with progress; adds a credential whose secret stays hidden', async () => {
@@ -264,6 +270,18 @@ describe('web UI', () => {
     await shot(page, '13-credentials');
   }, 180_000);
 });
+
+/** The terminal sessions on the machine, through an API-issued token (not the UI). */
+async function sessionsOf(kloud: TestKloud, id: string): Promise<Array<{ cols: number }>> {
+  const { connect } = await import('@kk/protocol/node.js');
+  const grant = (await kloud.api('POST', `/api/v1/machines/${id}/token`, {})).body;
+  const client = connect(grant.url, grant.token, { reconnect: false });
+  try {
+    return (await client.call('terminal.list', {})).sessions;
+  } finally {
+    client.close();
+  }
+}
 
 /** A file in the machine's home, read through the API-issued token and exec (not the UI). */
 async function machineFile(kloud: TestKloud, id: string, name: string): Promise<string> {

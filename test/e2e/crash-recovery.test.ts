@@ -8,14 +8,12 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { openStore } from '@kk/backend/store/store.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   apiClient,
   gatedMachine,
   type Json,
   killEverythingIn,
-  machineSpec,
   spawnKloud,
   tempDataDir,
   waitFor,
@@ -37,28 +35,33 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-describe('Kloud killed with SIGKILL during a build', () => {
+describe('Kloud killed with SIGKILL during a stack apply', () => {
   it('resumes the build after a restart: not stuck, one instance, Klient back online', async () => {
     const port = await freePort();
     current = await spawnKloud(dir, port);
     const token = current.token!;
     const api = apiClient(() => current!.url, token);
 
-    // Set up the machine record the way stack apply would (the API for templates is the backend's).
+    // A one-machine stack whose build waits at its provisioner until the test opens the gate.
     const gate = join(dir, 'gate');
-    const spec = machineSpec(gatedMachine(gate));
-    const store = await openStore({ dataDir: dir });
-    const admin = (await store.users.byUsername('admin'))!;
-    const machine = await store.machines.create(
-      { provider: 'local', label: 'crashy', meta: { spec } },
-      admin,
+    const template = await api('POST', '/api/v1/stack-templates', {
+      title: 'crash',
+      content: JSON.stringify({ machines: { m: gatedMachine(gate) } }),
+    });
+    const stack = (await api('POST', '/api/v1/stacks', { title: 'crash', templateId: template.body.id }))
+      .body;
+    const apply = await api('POST', `/api/v1/stacks/${stack.id}/apply`, {});
+    expect(apply.status).toBe(202);
+    const machine = await waitFor('the machine record', async () => {
+      const m = (await api('GET', `/api/v1/stacks/${stack.id}/describe`)).body.machines[0];
+      return m?.state === 'Building' ? m : undefined;
+    });
+    const buildEventId: string = await waitFor(
+      'the build job',
+      async () => (await api('GET', `/api/v1/machines/${machine.id}/events`)).body.items[0]?.eventId,
     );
-    await store.close();
-
-    const build = await api('POST', `/api/v1/machines/${machine.id}/build`);
-    expect(build.status).toBe(202);
     await waitFor('the build to reach its provisioner', async () => {
-      const { body } = await api('GET', `/api/v1/events/${build.body.eventId}`);
+      const { body } = await api('GET', `/api/v1/events/${buildEventId}`);
       return body.events.some((e: Json) => e.message.startsWith('running provisioner wait'))
         ? true
         : undefined;
@@ -76,12 +79,18 @@ describe('Kloud killed with SIGKILL during a build', () => {
       return s.state === 'Building' ? undefined : s;
     });
     expect(done).toMatchObject({ state: 'Running', online: true });
-    const events = (await api('GET', `/api/v1/events/${build.body.eventId}`)).body.events.map(
+    const events = (await api('GET', `/api/v1/events/${buildEventId}`)).body.events.map(
       (e: Json) => e.message,
     );
     expect(events).toContain('Kloud restarted during build; resuming (attempt 2 of 3)');
     expect(events.at(-1)).toBe('build completed');
     expect(readdirSync(join(dir, 'machines'))).toHaveLength(1);
+    // The stack job itself is not resumed: it ends failed, telling the operator to apply again,
+    // which then finds nothing left to do.
+    const stackEvents = (await api('GET', `/api/v1/events/${apply.body.eventId}`)).body.events;
+    expect(stackEvents.at(-1)).toMatchObject({ status: 'failed' });
+    expect(stackEvents.at(-1).message).toMatch(/^Kloud restarted during this stack job/);
+    expect((await api('POST', `/api/v1/stacks/${stack.id}/plan`, {})).body.empty).toBe(true);
 
     const destroy = await api('POST', `/api/v1/machines/${machine.id}/destroy`);
     await waitFor('destroyed', async () => {

@@ -41,6 +41,7 @@ import { Registry } from './registry/registry.js';
 import { kloudRpcMethods } from './rpc/methods.js';
 import { routeUpgrades } from './server/upgrades.js';
 import { StackService } from './stacks/service.js';
+import { endInterruptedStackJobs } from './stacks/stack-jobs.js';
 import { Tunnel } from './tunnel/tunnel.js';
 
 export interface Kloud {
@@ -198,6 +199,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   // One SQLite file belongs to one Kloud: every job still marked running was this data
   // directory's previous process, dead now. PostgreSQL waits for leases to lapse.
   await lifecycle.recover(store.kind === 'sqlite');
+  if (store.kind === 'sqlite') await endInterruptedStackJobs(store.conn.db, holder);
   jobs.start();
 
   log.info({ url, dataDir: config.dataDir, database: store.location }, 'kloud listening');

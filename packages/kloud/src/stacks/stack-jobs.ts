@@ -38,3 +38,36 @@ export async function endStackJob(db: Db, id: string, error: string | undefined)
     .where('id', '=', id)
     .execute();
 }
+
+/**
+ * At the start of a single-process (SQLite) Kloud: stack jobs its previous process left running
+ * are ended as failed, with a final event, so no one waits on them. Their machine jobs are
+ * recovered by the lifecycle; applying the stack again finishes what is left.
+ */
+export async function endInterruptedStackJobs(db: Db, holder: string): Promise<number> {
+  const rows = await db
+    .selectFrom('jobs')
+    .select(['id'])
+    .where('state', '=', 'running')
+    .where('kind', 'like', 'stack.%')
+    .where('claimedBy', 'is distinct from', holder)
+    .execute();
+  const error = 'Kloud restarted during this stack job; apply (or destroy) the stack again to finish it';
+  for (const { id } of rows) {
+    await endStackJob(db, id, error);
+    await db
+      .insertInto('events')
+      .values({
+        eventId: id,
+        jobId: id,
+        machineId: null,
+        message: error,
+        percentage: 100,
+        status: 'failed',
+        error,
+        at: Date.now(),
+      })
+      .execute();
+  }
+  return rows.length;
+}

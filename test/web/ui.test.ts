@@ -269,6 +269,42 @@ describe('web UI', () => {
     expect(await page.locator('main').innerText()).not.toContain('do-very-secret-token');
     await shot(page, '13-credentials');
   }, 180_000);
+
+  it('makes a folder and a file, renames and deletes them from the Files tab', async () => {
+    const files = await context.newPage();
+    await files.goto(`${t.kloud.url}/#/machines/${machineId}/files`);
+    await files.locator('[role=tree][aria-busy=false]').waitFor({ state: 'attached' });
+    const answers: string[] = [];
+    files.on('dialog', (dialog) => void dialog.accept(answers.shift()));
+    const treeitem = (name: string) => files.getByRole('treeitem', { name, exact: true });
+
+    answers.push('docs');
+    await files.getByRole('button', { name: 'New folder' }).click();
+    await treeitem('docs').waitFor();
+
+    await treeitem('from-term.txt').click();
+    answers.push('notes.txt');
+    await files.getByRole('button', { name: 'New file' }).click();
+    await treeitem('notes.txt').waitFor();
+    await poll(() => files.locator('.editor-title').innerText()).toMatch(/notes\.txt$/);
+
+    await treeitem('notes.txt').click();
+    answers.push('renamed.txt');
+    await files.getByRole('button', { name: 'Rename' }).click();
+    await treeitem('renamed.txt').waitFor();
+    await treeitem('notes.txt').waitFor({ state: 'detached' });
+    expect(await machineFile(t, machineId, 'renamed.txt')).toBe('');
+
+    await treeitem('renamed.txt').click();
+    answers.push('');
+    await files.getByRole('button', { name: 'Delete' }).click();
+    await treeitem('renamed.txt').waitFor({ state: 'detached' });
+    await treeitem('docs').click();
+    answers.push('');
+    await files.getByRole('button', { name: 'Delete' }).click();
+    await treeitem('docs').waitFor({ state: 'detached' });
+    await files.close();
+  }, 60_000);
 });
 
 /** The terminal sessions on the machine, through an API-issued token (not the UI). */

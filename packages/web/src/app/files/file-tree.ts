@@ -157,7 +157,9 @@ export class FileTree {
 
   private makeNode(entry: FsEntry, depth: number): TreeNode {
     const isDir = entry.type === 'directory' || entry.targetType === 'directory';
-    const label = h('span', { class: `tree-label ${isDir ? 'dir' : 'file'}` }, entry.name);
+    // The twisty is drawn by CSS inside an aria-hidden span, so the item's accessible name is its name.
+    const twisty = h('span', { class: 'twisty', attrs: { 'aria-hidden': 'true' } });
+    const label = h('span', { class: `tree-label ${isDir ? 'dir' : 'file'}` }, twisty, entry.name);
     const item = h('li', {
       attrs: { role: 'treeitem', 'aria-selected': 'false', ...(isDir ? { 'aria-expanded': 'false' } : {}) },
       tabIndex: -1,

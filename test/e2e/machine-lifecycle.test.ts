@@ -186,6 +186,19 @@ describe('a stack on the local provider, end to end', () => {
     } finally {
       client.close();
     }
+    // Restart: a new Klient process, registered again, the same files.
+    const pidBefore = ((await t.kloud.store.machines.get(id))!.meta.provider as { pid?: number }).pid;
+    const restart = await t.api('POST', `/api/v1/machines/${id}/restart`);
+    expect(await settledMachine(id, restart.body.eventId)).toMatchObject({ state: 'Running', online: true });
+    const pidAfter = ((await t.kloud.store.machines.get(id))!.meta.provider as { pid?: number }).pid;
+    expect(pidAfter).toBeGreaterThan(0);
+    expect(pidAfter).not.toBe(pidBefore);
+    const again = connect(grant.url, grant.token, { reconnect: false });
+    try {
+      expect((await again.call('exec.run', { command: 'cat hi.txt' })).stdout).toBe('hi from rest-made\n');
+    } finally {
+      again.close();
+    }
     const destroy = await t.api('POST', `/api/v1/machines/${id}/destroy`);
     expect(await settledMachine(id, destroy.body.eventId)).toMatchObject({
       state: 'Terminated',

@@ -179,7 +179,7 @@ async function destroyInstances(ctx: ActionContext, instanceId: string | undefin
   const tagged = await ctx.provider.listTagged(ctx.credential).catch(() => []);
   for (const t of tagged) if (t.machineId === ctx.machine.id) ids.add(t.instanceId);
   for (const id of ids) await ctx.provider.destroy(ctx.credential, id);
-  if (ctx.machine.kiteId) ctx.deps.agents.disconnect(ctx.machine.kiteId, 'machine destroyed');
+  if (ctx.machine.kiteId) await ctx.deps.agents.disconnect(ctx.machine.kiteId, 'machine destroyed');
   ctx.machine = await ctx.deps.store.machines.setRuntime(
     ctx.machine.id,
     { instanceId: null, kiteId: null, ipAddress: null, queryString: null },
@@ -201,14 +201,14 @@ export async function start(ctx: ActionContext): Promise<void> {
 
 export async function stop(ctx: ActionContext): Promise<void> {
   await ctx.progress(`stopping instance at ${ctx.provider.name}`, 10);
-  if (ctx.machine.kiteId) ctx.deps.agents.disconnect(ctx.machine.kiteId, 'machine stopping');
+  if (ctx.machine.kiteId) await ctx.deps.agents.disconnect(ctx.machine.kiteId, 'machine stopping');
   await recordInstance(ctx, await ctx.provider.stop(ctx.credential, instanceOf(ctx)));
   await ctx.deps.store.machines.setRegistry(ctx.machine.id, { online: false, linkHolder: null });
 }
 
 export async function restart(ctx: ActionContext): Promise<void> {
   await ctx.progress(`restarting instance at ${ctx.provider.name}`, 10);
-  if (ctx.machine.kiteId) ctx.deps.agents.disconnect(ctx.machine.kiteId, 'machine restarting');
+  if (ctx.machine.kiteId) await ctx.deps.agents.disconnect(ctx.machine.kiteId, 'machine restarting');
   await recordInstance(ctx, await ctx.provider.restart(ctx.credential, instanceOf(ctx)));
   await waitForKlient(ctx, 'restart', 60);
 }

@@ -26,7 +26,7 @@ export interface AgentLinks {
     options: { env?: Record<string, string>; timeoutMs: number },
   ): Promise<ExecOutcome>;
   /** Drops the link (machine destroyed or its key replaced). */
-  disconnect(kiteId: string, reason: string): void;
+  disconnect(kiteId: string, reason: string): Promise<void>;
 }
 
 export interface LifecycleSettings {

@@ -199,8 +199,20 @@ export class Registry implements AgentLinks {
     return { exitCode: out.exitCode, signal: out.signal, stdout: out.stdout, stderr: out.stderr };
   }
 
-  disconnect(kiteId: string, reason: string): void {
-    this.link(kiteId)?.peer.close(4003, reason);
+  /**
+   * Drops a link now: it stops counting as online at once (a restart then waits for the new
+   * Klient, not the closing one) and the machine reads offline until a Klient registers again.
+   */
+  async disconnect(kiteId: string, reason: string): Promise<void> {
+    const link = this.links.get(kiteId);
+    if (!link) return;
+    this.links.delete(kiteId);
+    link.peer.close(4003, reason);
+    await this.options.store.machines
+      .setRegistry(link.machineId, { online: false, linkHolder: null })
+      .catch((err: unknown) =>
+        this.options.log.warn({ err, machineId: link.machineId }, 'could not record klient offline'),
+      );
   }
 
   /**

@@ -144,7 +144,7 @@ export async function run(): Promise<BenchRow[]> {
   } finally {
     await store.close();
     kloud.child.kill('SIGTERM');
-    await terminate(await processesIn(dir), dir, 5_000);
+    await terminate(await processesIn(dir), 5_000);
     rmSync(dir, { recursive: true, force: true });
   }
 }

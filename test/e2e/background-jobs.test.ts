@@ -42,11 +42,11 @@ describe('background jobs', () => {
     expect(a.status.state).toBe('Running');
 
     const pid = (await readPid(join(dirOf(a), 'etc', 'klient.pid')))!;
-    await terminate([pid], dirOf(a), 5_000);
+    await terminate([pid], 5_000);
     const copy = join(t.dir, 'machines', 'lm-stranger-0123456789');
     cpSync(join(dirOf(b), 'instance.json'), join(copy, 'instance.json'), { recursive: true });
     const stranger = JSON.parse(readFileSync(join(copy, 'instance.json'), 'utf8'));
-    await terminate(await processesIn(dirOf(b)), dirOf(b), 5_000);
+    await terminate(await processesIn(dirOf(b)), 5_000);
     rmSync(dirOf(b), { recursive: true, force: true });
 
     await t.kloud.jobs.sweepOnce();

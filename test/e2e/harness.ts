@@ -98,7 +98,7 @@ export function machineLogs(dataDir: string): string {
 }
 
 export async function killEverythingIn(dir: string): Promise<void> {
-  await terminate(await processesIn(dir), dir, 2_000).catch(() => {});
+  await terminate(await processesIn(dir), 2_000).catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 }
 

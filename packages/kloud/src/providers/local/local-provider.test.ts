@@ -24,10 +24,12 @@ chmod 0755 "$KLIENT_PREFIX/bin/klient"
 echo "KLIENT_KLOUD_URL=http://127.0.0.1:1" > "$KLIENT_CONFIG_DIR/klient.env"
 nohup "$KLIENT_PREFIX/bin/klient" >/dev/null 2>&1 &
 echo $! > "$KLIENT_CONFIG_DIR/klient.pid"
+# A process that left the machine's directory: found by the machine's mark in its environment.
+(cd / && exec sleep 1001) >/dev/null 2>&1 &
 `;
 
 afterAll(async () => {
-  await terminate(await processesIn(root), root, 2_000);
+  await terminate(await processesIn(root), 2_000);
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -42,6 +44,7 @@ describe('LocalProvider', () => {
     const again = await provider.create(cred, spec, install);
     expect(again.instanceId).toBe(created.instanceId);
     expect(await processesIn(dir)).toHaveLength(1);
+    expect(await processesIn(dir, created.instanceId)).toHaveLength(2);
 
     expect((await provider.stop(cred, created.instanceId)).state).toBe('Stopped');
     expect(await processesIn(dir)).toEqual([]);
@@ -58,7 +61,7 @@ describe('LocalProvider', () => {
     ]);
     await provider.destroy(cred, created.instanceId);
     expect(existsSync(dir)).toBe(false);
-    expect(await processesIn(dir)).toEqual([]);
+    expect(await processesIn(dir, created.instanceId)).toEqual([]);
     expect((await provider.describe(cred, created.instanceId)).state).toBe('Terminated');
     await provider.destroy(cred, created.instanceId);
   });

@@ -29,7 +29,7 @@ import {
   readInstance,
   writeInstance,
 } from './layout.js';
-import { isAliveIn, processesIn, readPid, spawnDetached, terminate } from './processes.js';
+import { isAliveIn, MACHINE_MARK, processesIn, readPid, spawnDetached, terminate } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -84,7 +84,7 @@ export class LocalProvider implements Provider {
       idempotencyToken: spec.idempotencyToken,
       createdAt: existing?.createdAt ?? Date.now(),
       desired: 'running',
-      runEnv: { KLIENT_LISTEN: '127.0.0.1:0', KLIENT_HOME: p.home, HOME: p.home },
+      runEnv: { KLIENT_LISTEN: '127.0.0.1:0', KLIENT_HOME: p.home, HOME: p.home, [MACHINE_MARK]: instanceId },
     };
     await writeInstance(p, instance);
     await writeFile(p.installScript, userData, { mode: 0o700 });
@@ -147,7 +147,7 @@ export class LocalProvider implements Provider {
     const instance = await readInstance(p);
     if (!instance) this.fail('notFound', `local instance ${instanceId} does not exist`);
     await writeInstance(p, { ...instance, desired: 'stopped' });
-    await terminate(await processesIn(p.dir), p.dir, this.grace);
+    await terminate(await processesIn(p.dir, instanceId), this.grace);
     return this.describe(credential, instanceId);
   }
 
@@ -158,7 +158,7 @@ export class LocalProvider implements Provider {
 
   async destroy(_credential: ProviderCredential, instanceId: string): Promise<void> {
     const p = this.paths(instanceId);
-    await terminate(await processesIn(p.dir), p.dir, this.grace);
+    await terminate(await processesIn(p.dir, instanceId), this.grace);
     await rm(p.dir, { recursive: true, force: true });
   }
 

@@ -45,17 +45,39 @@ export async function isAliveIn(pid: number, dir: string): Promise<boolean> {
   return cwd !== undefined && inside(cwd, dir) && !(await isZombie(pid));
 }
 
-/** Every live process whose working directory is inside `dir`. */
-export async function processesIn(dir: string): Promise<number[]> {
+/** The environment entry every process of a local machine inherits (see `processesIn`). */
+export const MACHINE_MARK = 'KLOUD_LOCAL_MACHINE';
+
+async function hasMark(pid: number, mark: string): Promise<boolean> {
+  try {
+    const environ = await readFile(`/proc/${pid}/environ`, 'latin1');
+    return `\0${environ}`.includes(`\0${MACHINE_MARK}=${mark}\0`);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Every live process of a machine: its working directory is inside `dir`, or it carries the
+ * machine's mark in its environment (a process that changed directory away is still found).
+ */
+export async function processesIn(dir: string, mark?: string): Promise<number[]> {
   const found: number[] = [];
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const pid = Number(name);
     if (pid === process.pid) continue;
     const cwd = await cwdOf(pid);
-    if (cwd && inside(cwd, dir) && !(await isZombie(pid))) found.push(pid);
+    const ours =
+      (cwd !== undefined && inside(cwd, dir)) || (mark !== undefined && (await hasMark(pid, mark)));
+    if (ours && !(await isZombie(pid))) found.push(pid);
   }
   return found;
+}
+
+/** True while the process exists and is not a zombie. */
+async function isRunning(pid: number): Promise<boolean> {
+  return !(await isZombie(pid));
 }
 
 function signal(pid: number, sig: NodeJS.Signals): void {
@@ -67,18 +89,18 @@ function signal(pid: number, sig: NodeJS.Signals): void {
 }
 
 /** SIGTERM, wait up to `graceMs`, then SIGKILL whatever is left; resolves when none is alive. */
-export async function terminate(pids: number[], dir: string, graceMs: number): Promise<void> {
+export async function terminate(pids: number[], graceMs: number): Promise<void> {
   for (const pid of pids) signal(pid, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   let left = pids;
   while (left.length && Date.now() < deadline) {
     await sleep(50);
-    left = (await Promise.all(left.map(async (p) => ((await isAliveIn(p, dir)) ? p : 0)))).filter(Boolean);
+    left = (await Promise.all(left.map(async (p) => ((await isRunning(p)) ? p : 0)))).filter(Boolean);
   }
   for (const pid of left) signal(pid, 'SIGKILL');
   while (left.length) {
     await sleep(20);
-    left = (await Promise.all(left.map(async (p) => ((await isAliveIn(p, dir)) ? p : 0)))).filter(Boolean);
+    left = (await Promise.all(left.map(async (p) => ((await isRunning(p)) ? p : 0)))).filter(Boolean);
   }
 }
 

@@ -243,7 +243,7 @@ describe('web UI', () => {
     await poll(colsNow).toBeLessThan(wide);
   }, 60_000);
 
-  it('adds a template and builds a stack from it with progress; adds a credential whose secret stays hidden', async () => {
+  it('adds a template, builds a stack from it with progress, stops, starts and destroys its machine; adds a credential whose secret stays hidden', async () => {
     await page.goto(`${t.kloud.url}/#/templates`);
     await page.fill('#tpl-new-title', 'tiny');
     await page.fill('#tpl-new-content', 'machines:\n  tiny:\n    provider: local\n');
@@ -258,6 +258,17 @@ describe('web UI', () => {
     await page.locator('form .progress-text', { hasText: 'stack applied' }).waitFor({ timeout: 120_000 });
     await page.locator('tr', { hasText: 'tiny' }).locator('.state-Running').waitFor({ timeout: 60_000 });
     await shot(page, '12-stack-applied');
+
+    // Stop, start and destroy it from its row, following the state live.
+    const tiny = page.locator('tr', { hasText: 'tiny' });
+    await tiny.getByRole('button', { name: 'Stop' }).click();
+    await tiny.locator('.state-Stopped').waitFor({ timeout: 60_000 });
+    await tiny.getByRole('button', { name: 'Start' }).click();
+    await tiny.locator('.state-Running').waitFor({ timeout: 60_000 });
+    page.once('dialog', (dialog) => void dialog.accept());
+    await tiny.getByRole('button', { name: 'Destroy' }).click();
+    await tiny.locator('.state-Terminated').waitFor({ timeout: 60_000 });
+    expect(await tiny.getByRole('button', { name: 'Build' }).count()).toBe(1);
 
     await page.goto(`${t.kloud.url}/#/credentials`);
     await page.selectOption('#cred-provider', 'digitalocean');

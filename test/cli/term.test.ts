@@ -55,9 +55,27 @@ describe('kd term', () => {
     const sessions = JSON.parse(listed.stdout.toString()) as Array<{ name: string; viewers: number }>;
     expect(sessions).toEqual([expect.objectContaining({ name: 'work', viewers: 0 })]);
 
+    // A read-only token may watch it (the same screen), and its keys go nowhere.
+    const readonlyToken = await klient.token('readonly');
+    const watcher = kdInPty([
+      'term',
+      klient.klient.url,
+      '--token',
+      readonlyToken,
+      '--readonly',
+      '--session',
+      'work',
+    ]);
+    await watcher.until('term-42');
+    watcher.pty.write('echo typed-by-watcher\r');
+    watcher.pty.write('\x1dd');
+    await watcher.until('[detached from');
+    expect(await watcher.exited).toBe(0);
+
     const again = kdInPty(['term', klient.klient.url, '--token', token, '--session', 'work']);
     // The screen comes back from Klient before anything is typed.
     await again.until('term-42');
+    expect(again.output()).not.toContain('typed-by-watcher');
     again.pty.write('exit 4\r');
     expect(await again.exited).toBe(4);
   }, 60_000);

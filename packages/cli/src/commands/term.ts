@@ -32,7 +32,10 @@ export function registerTerm(program: Command): void {
     .option('--kill <id>', 'end a session (SIGHUP to its shell)')
     .option('--json', 'with --list: print JSON')
     .action(async (machine: string, opts: TermOptions) => {
-      const client = await connectMachine(await resolveTarget(machine, { token: opts.token }));
+      // A read-only view asks Kloud for a read-only token: no more power than it uses.
+      const client = await connectMachine(
+        await resolveTarget(machine, { token: opts.token, scope: opts.readonly ? 'readonly' : undefined }),
+      );
       try {
         if (opts.list) {
           const { sessions } = await client.call('terminal.list', {});

@@ -316,6 +316,23 @@ describe('web UI', () => {
     await treeitem('docs').waitFor({ state: 'detached' });
     await files.close();
   }, 60_000);
+
+  it('sends the user back to the login form, saying why, when the token is revoked', async () => {
+    const dave = (await t.api('POST', '/api/v1/users', { username: 'dave' })).body;
+    const issued = (await t.api('POST', '/api/v1/tokens', { name: 'ui', userId: dave.id })).body;
+    const daveContext = await browser.newContext();
+    const davePage = await daveContext.newPage();
+    await davePage.goto(t.kloud.url);
+    await davePage.fill('#token', issued.token);
+    await davePage.click('button[type=submit]');
+    await davePage.getByRole('heading', { name: 'Machines' }).waitFor();
+    expect((await t.api('DELETE', `/api/v1/tokens/${issued.apiToken.id}`)).status).toBeLessThan(300);
+    await davePage.getByRole('button', { name: 'Refresh' }).click();
+    await davePage.getByText('Your session ended').waitFor();
+    await davePage.locator('#token').waitFor();
+    expect(await davePage.evaluate(() => localStorage.getItem('kk.apiToken'))).toBeNull();
+    await daveContext.close();
+  });
 });
 
 /** The terminal sessions on the machine, through an API-issued token (not the UI). */

@@ -4,6 +4,7 @@
  *   #/machines/<id>[/terminal|files|sharing]
  *   #/templates   #/credentials
  */
+import { AppCode } from '@kk/protocol';
 import { h } from './dom.js';
 import { ApiError } from './kloud/api.js';
 import { credentialsPage } from './pages/credentials.js';
@@ -42,13 +43,29 @@ function nav(current: string): HTMLElement {
   );
 }
 
-function render(): void {
+/** The token stopped working (revoked, expired): back to the login form, saying why. */
+function sessionEnded(): void {
+  if (!session) return;
+  logOut(session);
+  session = undefined;
+  render('Your session ended: the API token was revoked or has expired. Log in again.');
+}
+
+function watchSession(s: Session): void {
+  s.api.onUnauthenticated = sessionEnded;
+  s.events.client.onState((_state, error) => {
+    if (error?.code === AppCode.Unauthenticated) sessionEnded();
+  });
+}
+
+function render(why?: string): void {
   disposeCurrent?.();
   disposeCurrent = undefined;
   if (!session) {
     root.replaceChildren(
-      loginPage((s) => {
+      loginPage(why, (s) => {
         session = s;
+        watchSession(s);
         if (!location.hash || location.hash === '#/') location.hash = '#/machines';
         render();
       }),
@@ -77,12 +94,13 @@ async function start(): Promise<void> {
   if (token) {
     try {
       session = await logIn(token);
+      watchSession(session);
     } catch (error) {
       // A revoked or expired token: log in again. Anything else (Kloud down) keeps the token.
       if (error instanceof ApiError && error.status === 401) logOut(undefined);
     }
   }
-  window.addEventListener('hashchange', render);
+  window.addEventListener('hashchange', () => render());
   render();
 }
 

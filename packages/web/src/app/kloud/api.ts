@@ -19,6 +19,9 @@ export interface ApiResult<T> {
 }
 
 export class Api {
+  /** Called when Kloud refuses the token itself (revoked or expired): the session is over. */
+  onUnauthenticated: () => void = () => {};
+
   constructor(readonly token: string) {}
 
   async request<T>(
@@ -46,6 +49,7 @@ export class Api {
       parsed = undefined;
     }
     if (!res.ok) {
+      if (res.status === 401) this.onUnauthenticated();
       const error = (parsed as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw new ApiError(
         res.status,

@@ -3,7 +3,7 @@ import { ApiError } from '../kloud/api.js';
 import { logIn, type Session } from '../session.js';
 
 /** Log in with an API token (from `kloud` bootstrap or Settings → tokens). */
-export function loginPage(onLoggedIn: (session: Session) => void): HTMLElement {
+export function loginPage(why: string | undefined, onLoggedIn: (session: Session) => void): HTMLElement {
   const input = h('input', {
     type: 'password',
     id: 'token',
@@ -11,7 +11,7 @@ export function loginPage(onLoggedIn: (session: Session) => void): HTMLElement {
     required: true,
     placeholder: 'kk_…',
   });
-  const message = h('div', { attrs: { 'aria-live': 'polite' } });
+  const message = h('div', { attrs: { 'aria-live': 'polite' } }, why ? notice(why, 'info') : null);
   const form = h(
     'form',
     { class: 'login card' },

@@ -35,7 +35,8 @@ const state = async (id: string) => (await t.api('GET', `/api/v1/machines/${id}/
 const messages = async (id: string) =>
   (await t.api('GET', `/api/v1/machines/${id}/events?limit=1000`)).body.items.map((e: Json) => e.message);
 
-describe('background jobs', () => {
+// Real processes on a machine other suites load too: generous, never a timing assertion.
+describe('background jobs', { timeout: 120_000 }, () => {
   it('reconciles: a dead Klient reads Stopped, a vanished instance Unknown, an unknown instance is reported', async () => {
     const a = await built();
     const b = await built();

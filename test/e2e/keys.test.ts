@@ -30,7 +30,8 @@ async function ping(url: string, token: string): Promise<boolean> {
   }
 }
 
-describe('signing keys', () => {
+// Real processes on a machine other suites load too: generous, never a timing assertion.
+describe('signing keys', { timeout: 120_000 }, () => {
   it('rotates, re-keys connected Klients, keeps old tokens valid until the old key is retired, admins only', async () => {
     const m = await t.kloud.store.machines.create(
       { provider: 'local', label: 'keys', meta: { spec: machineSpec({ provider: 'local' }) } },

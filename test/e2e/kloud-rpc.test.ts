@@ -16,7 +16,8 @@ afterAll(async () => {
   await t?.cleanup();
 });
 
-describe('Kloud RPC', () => {
+// Real processes on a machine other suites load too: generous, never a timing assertion.
+describe('Kloud RPC', { timeout: 120_000 }, () => {
   it('refuses a connection without a valid API token', async () => {
     const bad = connect(`${t.kloud.url.replace('http', 'ws')}/api/v1/rpc`, 'kk_nope', { reconnect: false });
     await expect(bad.call('kloud.info', { machineId: 'x' }, { timeoutMs: 10_000 })).rejects.toMatchObject({

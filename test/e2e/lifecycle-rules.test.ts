@@ -40,7 +40,8 @@ async function settle(machineId: string, eventId: string): Promise<Json> {
   return (await t.api('GET', `/api/v1/machines/${machineId}/state`)).body;
 }
 
-describe('lifecycle rules', () => {
+// Real processes on a machine other suites load too: generous, never a timing assertion.
+describe('lifecycle rules', { timeout: 120_000 }, () => {
   it('refuses calls the state does not allow, naming the state and the allowed calls', async () => {
     const id = await newMachine();
     const stop = await call(id, 'stop');

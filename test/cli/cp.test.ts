@@ -1,6 +1,6 @@
 /** `kd cp` and `kd ls` against a real Klient: binary round trips byte for byte, and failures that change nothing. */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn as spawnPty } from 'node-pty';
@@ -88,6 +88,33 @@ describe('kd cp', () => {
     expect(await new Promise<number>((resolve) => pty.onExit(({ exitCode }) => resolve(exitCode)))).toBe(0);
     expect(output).toContain('\r\x1b[K[');
     expect(output).toMatch(/big\.bin 3\.0 MiB/);
+  });
+
+  it('copies a directory tree with -r both ways, reporting what it skipped', async () => {
+    const tree = join(local, 'tree');
+    await mkdir(join(tree, 'sub', 'deeper'), { recursive: true });
+    const blob = randomBytes(1024 * 1024 + 3);
+    await writeFile(join(tree, 'blob.bin'), blob);
+    await writeFile(join(tree, 'sub', 'deeper', 'note.txt'), 'deep\n');
+    await writeFile(join(tree, 'run.sh'), '#!/bin/sh\n', { mode: 0o755 });
+    await symlink('blob.bin', join(tree, 'link'));
+
+    const refused = await kd(withToken(['cp', tree, `${m()}:tree-up`]));
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('-r');
+
+    const up = await kd(withToken(['cp', '-r', tree, `${m()}:tree-up`]));
+    expect(up.code).toBe(0);
+    expect(up.stderr).toBe(`kd: skipped ${join(tree, 'link')}: not a file or directory\n`);
+    expect(Buffer.compare(await readFile(join(klient.home, 'tree-up', 'blob.bin')), blob)).toBe(0);
+    expect(await readFile(join(klient.home, 'tree-up', 'sub', 'deeper', 'note.txt'), 'utf8')).toBe('deep\n');
+    expect((await stat(join(klient.home, 'tree-up', 'run.sh'))).mode & 0o777).toBe(0o755);
+
+    const down = await kd(withToken(['cp', '-r', `${m()}:tree-up`, join(local, 'tree-back')]));
+    expect(down.code).toBe(0);
+    expect(Buffer.compare(await readFile(join(local, 'tree-back', 'blob.bin')), blob)).toBe(0);
+    expect(await readFile(join(local, 'tree-back', 'sub', 'deeper', 'note.txt'), 'utf8')).toBe('deep\n');
+    expect((await stat(join(local, 'tree-back', 'run.sh'))).mode & 0o777).toBe(0o755);
   });
 
   it('refuses two local paths with a usage error', async () => {

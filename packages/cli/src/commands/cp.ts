@@ -9,23 +9,26 @@ import { formatBytes } from '../output/format.js';
 import { Progress } from '../output/progress.js';
 import { download } from '../transfer/download.js';
 import { parseRemote, type RemotePath } from '../transfer/remote-path.js';
+import { downloadTree, localTreeSize, type TreeResult, uploadTree } from '../transfer/tree.js';
 import { upload } from '../transfer/upload.js';
 
 interface CpOptions {
   token?: string;
   progress: boolean;
+  recursive?: boolean;
 }
 
 export function registerCp(program: Command): void {
   program
     .command('cp')
     .description(
-      'Copy a file to or from a machine (MACHINE:PATH on one side, a local path or - for stdin/stdout on the other), ' +
-        'streamed and checked by sha256; the target appears whole or not at all.',
+      'Copy a file (or with -r a directory tree) to or from a machine (MACHINE:PATH on one side, a local path or - for ' +
+        'stdin/stdout on the other), streamed and checked by sha256; each file appears whole or not at all.',
     )
     .argument('<source>', 'local path, -, or MACHINE:PATH')
     .argument('<destination>', 'local path, -, or MACHINE:PATH')
     .option('--token <token>', 'access token, for a direct Klient URL')
+    .option('-r, --recursive', 'copy a directory tree (symlinks and special files are reported, not copied)')
     .option('--no-progress', 'no progress bar (it is shown only on a terminal anyway)')
     .action(async (source: string, destination: string, opts: CpOptions) => {
       const from = parseRemote(source);
@@ -45,7 +48,12 @@ export function registerCp(program: Command): void {
       } catch (error) {
         progress.done();
         if (controller.signal.aborted)
-          throw new CliError(ExitCode.Interrupted, 'interrupted; nothing was changed');
+          throw new CliError(
+            ExitCode.Interrupted,
+            opts.recursive
+              ? 'interrupted; the files copied so far are whole, the one in progress was not written'
+              : 'interrupted; nothing was changed',
+          );
         throw toCliError(error);
       } finally {
         process.off('SIGINT', onInt);
@@ -74,8 +82,17 @@ async function cpUp(
 ): Promise<void> {
   const fromStdin = source === '-';
   const info = fromStdin ? undefined : await stat(source);
-  if (info?.isDirectory()) throw cliErrors.usage(`${source} is a directory: kd cp copies files`);
   const name = fromStdin ? 'stdin' : basename(source);
+  if (info?.isDirectory()) {
+    if (!opts.recursive) throw cliErrors.usage(`${source} is a directory: use kd cp -r`);
+    const remote = await remoteTarget(client, to.path, name, true);
+    const total = await localTreeSize(source);
+    const tree = await uploadTree(client, source, remote.path, {
+      onProgress: withTotal(reporter(progress, name, opts.progress), total),
+      signal,
+    });
+    return finishTree(progress, opts, remote.path, tree);
+  }
   const remote = await remoteTarget(client, to.path, fromStdin ? undefined : name);
   const result = await upload(
     client,
@@ -102,9 +119,18 @@ async function cpDown(
   if (!from.path) throw cliErrors.usage('name the remote file: MACHINE:PATH');
   const toStdout = destination === '-';
   let file = toStdout ? undefined : destination;
-  if (file) {
-    const local = await stat(file).catch(() => undefined);
-    if (local?.isDirectory() || file.endsWith('/')) file = join(file, basename(from.path));
+  const local = file ? await stat(file).catch(() => undefined) : undefined;
+  if (file && (local?.isDirectory() || file.endsWith('/'))) file = join(file, basename(from.path));
+  const info = await client.call('fs.getInfo', { path: from.path });
+  if (info.type === 'directory' || info.targetType === 'directory') {
+    if (!opts.recursive) throw cliErrors.usage(`${from.path} is a directory: use kd cp -r`);
+    if (!file) throw cliErrors.usage('a directory cannot go to stdout: name a local directory');
+    const total = (await client.call('fs.getPathSize', { path: info.path })).bytes;
+    const tree = await downloadTree(client, info.path, file, {
+      onProgress: withTotal(reporter(progress, basename(info.path), opts.progress), total),
+      signal,
+    });
+    return finishTree(progress, opts, file, tree);
   }
   const result = await download(
     client,
@@ -116,13 +142,27 @@ async function cpDown(
     progress.done(`${file} ${formatBytes(result.size)}`);
 }
 
-/** The remote path to write: into the directory when the destination is one (or ends with /). */
+function withTotal(report: ReturnType<typeof reporter>, total: number) {
+  return report && ((done: number) => report(done, total));
+}
+
+function finishTree(progress: Progress, opts: CpOptions, where: string, tree: TreeResult): void {
+  if (opts.progress && progress.interactive)
+    progress.done(`${where} ${tree.files} file(s), ${formatBytes(tree.bytes)}`);
+  for (const path of tree.skipped) process.stderr.write(`kd: skipped ${path}: not a file or directory\n`);
+}
+
+/**
+ * The remote path to write: into the directory when the destination is one (or ends with /);
+ * for a tree, a destination that does not exist yet becomes the copy.
+ */
 async function remoteTarget(
   client: RpcClient,
   path: string,
   name: string | undefined,
+  tree = false,
 ): Promise<{ path: string; exists: boolean }> {
-  const wantsDir = path === '' || path.endsWith('/');
+  const wantsDir = path === '' || (path.endsWith('/') && !tree);
   const info = await client.call('fs.getInfo', { path: path || '.' }).catch((error) => {
     if (toCliError(error).exitCode === ExitCode.NotFound) return undefined;
     throw error;

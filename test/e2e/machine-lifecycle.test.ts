@@ -199,11 +199,22 @@ describe('a stack on the local provider, end to end', () => {
     } finally {
       again.close();
     }
+    // A process a user started elsewhere, in its own session, still belongs to the machine.
+    const instanceId = (await t.kloud.store.machines.get(id))!.instanceId!;
+    const escape = connect(grant.url, grant.token, { reconnect: false });
+    try {
+      await escape.call('exec.run', { command: 'cd / && setsid sleep 1000 </dev/null >/dev/null 2>&1 &' });
+    } finally {
+      escape.close();
+    }
+    const strays = await processesIn('/nonexistent', instanceId);
+    expect(strays.length).toBeGreaterThanOrEqual(2);
     const destroy = await t.api('POST', `/api/v1/machines/${id}/destroy`);
     expect(await settledMachine(id, destroy.body.eventId)).toMatchObject({
       state: 'Terminated',
       online: false,
     });
+    expect(await processesIn('/nonexistent', instanceId)).toEqual([]);
     const left = await t.kloud.providers
       .get('local')!
       .listTagged({ id: 'local', provider: 'local', secret: {} });

@@ -45,8 +45,12 @@ export async function isAliveIn(pid: number, dir: string): Promise<boolean> {
   return cwd !== undefined && inside(cwd, dir) && !(await isZombie(pid));
 }
 
-/** The environment entry every process of a local machine inherits (see `processesIn`). */
-export const MACHINE_MARK = 'KLOUD_LOCAL_MACHINE';
+/**
+ * The environment entry every process of a local machine inherits (see `processesIn`). Not
+ * prefixed KLIENT_/KLOUD_/KK_: Klient keeps those private and strips them from what it starts,
+ * and this one must reach the user's commands and shells too. It names no secret.
+ */
+export const MACHINE_MARK = 'LOCAL_MACHINE_INSTANCE';
 
 async function hasMark(pid: number, mark: string): Promise<boolean> {
   try {

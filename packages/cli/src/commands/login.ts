@@ -49,8 +49,9 @@ async function readToken(): Promise<string> {
 /** Reads one line from the terminal without echoing it (the token is a password). */
 function readHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
-  process.stderr.write(prompt);
+  // Echo off before the prompt shows, so nothing typed (or pasted) after it is echoed.
   stdin.setRawMode(true);
+  process.stderr.write(prompt);
   stdin.setEncoding('utf8');
   stdin.resume();
   return new Promise((resolve, reject) => {

@@ -18,6 +18,12 @@ export interface ApiOptions {
   checkResponses?: boolean;
   /** Largest request body accepted, bytes; default 1 MiB. */
   bodyLimit?: number;
+  /**
+   * How long a client may take to send a request's headers (an upgrade's too) before its socket is
+   * closed; default 20 s. Node's own default (60 s, checked every 30 s) lets a client that sends
+   * half a request and stalls hold a socket for up to 90 s.
+   */
+  headersTimeoutMs?: number;
   /** Failed logins allowed per client address (default: 20 a minute, 10,000 addresses remembered). */
   authThrottle?: Partial<AuthThrottleOptions>;
 }
@@ -56,6 +62,10 @@ export function buildApi(options: ApiOptions & { logger: FastifyBaseLogger }): {
   const app = Fastify({
     loggerInstance: options.logger,
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
+    http: {
+      headersTimeout: options.headersTimeoutMs ?? 20_000,
+      connectionsCheckingInterval: Math.min(2_000, options.headersTimeoutMs ?? 2_000),
+    },
   });
   const registry = registerApi(app, options);
   return { app, registry };

@@ -24,6 +24,23 @@ export async function attachInteractive(
   io: TerminalIo,
   readOnly: boolean,
 ): Promise<AttachEnd> {
+  // Raw before anything of the session shows, so keys typed at once are neither echoed nor
+  // line-buffered here; they wait in stdin until the attachment is ready.
+  const raw = io.input.isTTY === true;
+  if (raw) io.input.setRawMode(true);
+  try {
+    return await attachAndRun(client, sessionId, io, readOnly);
+  } finally {
+    if (raw) io.input.setRawMode(false);
+  }
+}
+
+async function attachAndRun(
+  client: RpcClient,
+  sessionId: string,
+  io: TerminalIo,
+  readOnly: boolean,
+): Promise<AttachEnd> {
   const size = () => ({ cols: clamp(io.output.columns ?? 80, 2), rows: clamp(io.output.rows ?? 24, 1) });
   const attached = await client.call('terminal.attach', { sessionId, readOnly, ...size() });
   const reader: StreamReader = client.openReader(attached.streamId);
@@ -34,8 +51,6 @@ export async function attachInteractive(
     else if (e.type === 'output') io.output.write(e.data!);
   });
 
-  const raw = io.input.isTTY === true;
-  if (raw) io.input.setRawMode(true);
   io.input.setEncoding('utf8');
   const keys = new DetachKey();
   let detaching = false;
@@ -69,7 +84,6 @@ export async function attachInteractive(
   } finally {
     io.input.off('data', onKeys);
     io.output.off('resize', onResize);
-    if (raw) io.input.setRawMode(false);
     io.input.pause();
   }
 }

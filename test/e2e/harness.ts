@@ -142,7 +142,8 @@ export async function startTestKloud(
     adminId: admin.id,
     api: apiClient(() => kloud.url, token),
     cleanup: async () => {
-      await kloud.close().catch(() => {});
+      // Bounded: a Kloud stuck closing must not keep its machines' processes alive.
+      await Promise.race([kloud.close().catch(() => {}), sleep(10_000)]);
       await killEverythingIn(dir);
     },
   };

@@ -153,6 +153,10 @@ describe('web UI', () => {
     await files.locator('.notice.ok', { hasText: 'Uploaded' }).waitFor();
     expect(Buffer.from(await machineFileBase64(t, machineId, 'blob.bin'), 'base64').equals(bytes)).toBe(true);
 
+    // A binary file is not opened as text (a save from the text box would change its bytes).
+    await files.getByRole('treeitem', { name: 'blob.bin' }).click();
+    await files.locator('.notice', { hasText: 'not UTF-8 text' }).waitFor();
+
     // Keyboard only: into the tree, down to the text file and open it, back up to the upload.
     const selected = () => files.locator('[role=treeitem][aria-selected=true]').getAttribute('data-path');
     await files.getByRole('treeitem').first().focus();

@@ -5,7 +5,7 @@
  * overwrite (knowingly). A change seen by the directory watch is announced before saving.
  */
 import type { RpcClient } from '@kk/protocol';
-import { AppCode, isRpcError } from '@kk/protocol';
+import { AppCode, ErrorCode, isRpcError } from '@kk/protocol';
 import { clear, formatBytes, h, notice } from '../dom.js';
 
 /** Files above this are offered for download instead of editing in the page. */
@@ -72,6 +72,12 @@ export class Editor {
         return;
       }
       const file = await this.client.call('fs.readFile', { path });
+      // Bytes that are not UTF-8 text would be changed by a save from a text box: refuse to edit.
+      const content = file.content ?? '';
+      if (content.includes('\u0000') || content.includes('\uFFFD')) {
+        this.say(`${file.path} is not UTF-8 text; download it instead.`, 'info');
+        return;
+      }
       this.path = file.path;
       this.hash = file.hash;
       this.text.value = file.content ?? '';
@@ -81,7 +87,10 @@ export class Editor {
       this.saveButton.disabled = true;
       this.title.textContent = file.path;
     } catch (error) {
-      this.say((error as Error).message, 'error');
+      // The read's parameters are ours and valid; Klient refuses them only for bytes that are not UTF-8.
+      if (isRpcError(error) && error.code === ErrorCode.InvalidParams)
+        this.say(`${path} is not UTF-8 text; download it instead.`, 'info');
+      else this.say((error as Error).message, 'error');
     }
   }
 

@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKloud, type TestKloud } from '../e2e/harness.js';
-import { launchBrowser, shot } from './browser.js';
+import { launchBrowser, poll, screenText, shot, typeInTerminal } from './browser.js';
+import { machineFile, machineFileBase64, sessionsOf } from './machine.js';
 
 let t: TestKloud;
 let browser: Browser;
@@ -30,20 +31,6 @@ afterAll(async () => {
   await browser?.close();
   await t?.cleanup();
 });
-
-/** Waits for a value, generously: the machine is loaded by other tests. */
-const poll = <T>(fn: () => T | Promise<T>) => expect.poll(fn, { timeout: 30_000 });
-
-/** The text on a terminal's screen, as xterm's DOM renderer shows it. */
-async function screenText(page: Page): Promise<string> {
-  return page.locator('.term-panel:not([hidden]) .xterm-rows').innerText();
-}
-
-async function typeInTerminal(page: Page, text: string): Promise<void> {
-  await page.locator('.term-panel:not([hidden]) .xterm-helper-textarea').focus();
-  await page.keyboard.type(text);
-  await page.keyboard.press('Enter');
-}
 
 describe('web UI', () => {
   let machineId: string;
@@ -338,31 +325,3 @@ describe('web UI', () => {
     await daveContext.close();
   });
 });
-
-/** The terminal sessions on the machine, through an API-issued token (not the UI). */
-async function sessionsOf(kloud: TestKloud, id: string): Promise<Array<{ cols: number }>> {
-  const { connect } = await import('@kk/protocol/node.js');
-  const grant = (await kloud.api('POST', `/api/v1/machines/${id}/token`, {})).body;
-  const client = connect(grant.url, grant.token, { reconnect: false });
-  try {
-    return (await client.call('terminal.list', {})).sessions;
-  } finally {
-    client.close();
-  }
-}
-
-/** A file in the machine's home, read through the API-issued token and exec (not the UI). */
-async function machineFile(kloud: TestKloud, id: string, name: string): Promise<string> {
-  return Buffer.from(await machineFileBase64(kloud, id, name), 'base64').toString('utf8');
-}
-
-async function machineFileBase64(kloud: TestKloud, id: string, name: string): Promise<string> {
-  const { connect } = await import('@kk/protocol/node.js');
-  const grant = (await kloud.api('POST', `/api/v1/machines/${id}/token`, {})).body;
-  const client = connect(grant.url, grant.token, { reconnect: false });
-  try {
-    return (await client.call('fs.readFile', { path: name, encoding: 'base64' })).content ?? '';
-  } finally {
-    client.close();
-  }
-}

@@ -1,8 +1,7 @@
 /**
- * The web UI in a real Chromium against a real Kloud (local provider, a real Klient): log in,
- * build a machine and watch its progress, use a terminal (and find the same screen after a
- * reload), see a file made in the terminal appear in the tree (live, by the directory watch),
- * edit and save it, and be refused when saving over a change made meanwhile.
+ * The web UI in a real Chromium against a real Kloud serving it (local provider, real Klients),
+ * as one user's session from login to destroy: each test builds on the machine the earlier ones
+ * made. What each proves is in its name; packages/web/README.md lists them.
  * Screenshots go to test-artifacts/web/.
  */
 import { readFile } from 'node:fs/promises';

@@ -39,6 +39,7 @@ import { LocalProvider } from './providers/local/local-provider.js';
 import type { Provider } from './providers/provider.js';
 import { Registry } from './registry/registry.js';
 import { kloudRpcMethods } from './rpc/methods.js';
+import { lockDataDir } from './server/data-dir-lock.js';
 import { routeUpgrades } from './server/upgrades.js';
 import { StackService } from './stacks/service.js';
 import { endInterruptedStackJobs } from './stacks/stack-jobs.js';
@@ -72,6 +73,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   const log =
     options.log ?? pino({ level: config.logLevel, base: { service: 'kloud' } }, pino.destination(2));
   const holder = `kloud-${randomUUID()}`;
+  const unlock = config.databaseUrl ? async () => {} : await lockDataDir(config.dataDir);
   const store = await openStore({ ...config.backend, logger: log.child({ component: 'store' }) });
   const { keys } = await loadOrCreateKeySet(config.dataDir);
   const artifactNow: KlientArtifact = await resolveKlientArtifact(config.klientArtifact);
@@ -227,6 +229,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
       app.server.closeAllConnections();
       await app.close();
       await store.close();
+      await unlock();
     },
   };
 }

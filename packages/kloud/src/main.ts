@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { bootstrapAdmin } from '@kk/backend/bootstrap.js';
 import { ConfigError, loadKloudConfig, settings } from './config.js';
+import { KloudError } from './errors.js';
 import { startKloud } from './kloud.js';
 
 const usage = `usage: kloud serve [options]
@@ -70,5 +71,7 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err) => {
   if (err instanceof ConfigError) fail(err.message, 2);
+  // Refusals that say what to do (another Kloud holds the data directory …), without a stack trace.
+  if (err instanceof KloudError) fail(err.message, 1);
   fail(err instanceof Error ? (err.stack ?? err.message) : String(err), 1);
 });

@@ -9,14 +9,21 @@ const root = mkdtempSync(join(tmpdir(), 'kloud-lock-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('lockDataDir', () => {
-  it('lets one process hold a data directory, refuses a live other one, takes over a dead one', async () => {
+  it('lets one process hold a data directory, refuses a live other Kloud, takes over a dead or unrelated pid', async () => {
     const dir = join(root, 'data');
     const unlock = await lockDataDir(dir);
     expect(readFileSync(join(dir, 'kloud.pid'), 'utf8').trim()).toBe(String(process.pid));
     await unlock();
     expect(existsSync(join(dir, 'kloud.pid'))).toBe(false);
 
-    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    // A pid now used by some other program does not hold the directory.
+    const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+    await new Promise((r) => stranger.once('spawn', r));
+    writeFileSync(join(dir, 'kloud.pid'), `${stranger.pid}\n`);
+    await (await lockDataDir(dir))();
+    stranger.kill('SIGKILL');
+
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
     await new Promise((r) => other.once('spawn', r));
     writeFileSync(join(dir, 'kloud.pid'), `${other.pid}\n`);
     await expect(lockDataDir(dir)).rejects.toMatchObject({

@@ -8,13 +8,16 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KloudError } from '../errors.js';
 
-function alive(pid: number): boolean {
+/** True when `pid` runs and looks like a Kloud (a pid reused by another program does not count). */
+async function kloudAlive(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+  // Without /proc (not Linux) the pid's existence has to do.
+  return cmdline === undefined || /kloud|node/i.test(cmdline);
 }
 
 export async function lockDataDir(dataDir: string): Promise<() => Promise<void>> {
@@ -29,7 +32,7 @@ export async function lockDataDir(dataDir: string): Promise<() => Promise<void>>
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number((await readFile(file, 'utf8').catch(() => '')).trim());
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && (await kloudAlive(pid)))
         throw new KloudError(
           'Conflict',
           `another Kloud (pid ${pid}) uses the data directory ${dataDir}; stop it, or share work through PostgreSQL (--database-url)`,

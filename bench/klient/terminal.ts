@@ -96,7 +96,7 @@ function localTerm(line: string): Term {
   };
 }
 
-async function klientTerm(client: RpcClient, line: string): Promise<Term> {
+export async function klientTerm(client: RpcClient, line: string): Promise<Term> {
   const watch = new OutputWatch();
   const session = await client.call('terminal.create', {
     shell: '/bin/sh',
@@ -126,7 +126,7 @@ async function klientTerm(client: RpcClient, line: string): Promise<Term> {
 }
 
 /** Types one character at a time into a raw-mode `cat` and times each until its echo arrives. */
-async function echoLatencies(term: Term, times: number): Promise<number[]> {
+export async function echoLatencies(term: Term, times: number): Promise<number[]> {
   await term.watch.next(ready);
   const samples: number[] = [];
   for (let i = 0; i < times; i++) {
@@ -143,7 +143,7 @@ async function echoLatencies(term: Term, times: number): Promise<number[]> {
 }
 
 // `stty raw -echo`: only cat echoes, once per keystroke, as a full-screen program would.
-const echoLine = `stty raw -echo && printf ${ready} && exec cat`;
+export const echoLine = `stty raw -echo && printf ${ready} && exec cat`;
 
 export async function benchTerminal(client: RpcClient, ssh: OpenSsh): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];

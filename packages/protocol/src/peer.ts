@@ -378,8 +378,9 @@ export class Peer {
         this.deliver(Number(params.id), params.data, this.frameBytes);
         return;
       case 'stream.end': {
-        const reader = this.takeReader(Number(params.id));
+        const reader = this.readerFor(Number(params.id));
         if (!reader) return;
+        this.readers.delete(reader.id);
         if (params.error && typeof params.error === 'object') {
           const e = params.error as { code?: number; message?: string; data?: unknown };
           reader.fail(
@@ -422,20 +423,27 @@ export class Peer {
   }
 
   private deliver(streamId: number, chunk: unknown, bytes?: number): void {
+    this.readerFor(streamId)?.push(chunk, bytes);
+  }
+
+  /**
+   * The reader of a stream the other side sends on, opened or not yet: data and even the end can
+   * arrive before the caller has seen the result announcing the stream (ws hands over every
+   * message of one TCP read before the caller's continuation runs).
+   */
+  private readerFor(streamId: number): StreamReader | undefined {
     // The other side allocates ids of the other parity; anything else is not a stream of theirs.
     const theirParity = this.role === 'client' ? 0 : 1;
-    if (!Number.isInteger(streamId) || streamId <= 0 || streamId % 2 !== theirParity) return;
+    if (!Number.isInteger(streamId) || streamId <= 0 || streamId % 2 !== theirParity) return undefined;
     // Data already in flight when we cancelled: drop it, never start a new reader for it.
-    if (this.cancelledIds.has(streamId)) return;
-    let reader = this.readers.get(streamId) ?? this.unclaimed.get(streamId)?.reader;
-    if (!reader) {
-      if (this.unclaimed.size >= MAX_UNCLAIMED_STREAMS) {
-        this.notify('stream.cancel', { id: streamId, reason: 'too many unannounced streams' });
-        return;
-      }
-      reader = this.createUnclaimed(streamId);
+    if (this.cancelledIds.has(streamId)) return undefined;
+    const reader = this.readers.get(streamId) ?? this.unclaimed.get(streamId)?.reader;
+    if (reader) return reader;
+    if (this.unclaimed.size >= MAX_UNCLAIMED_STREAMS) {
+      this.notify('stream.cancel', { id: streamId, reason: 'too many unannounced streams' });
+      return undefined;
     }
-    reader.push(chunk, bytes);
+    return this.createUnclaimed(streamId);
   }
 
   private rememberCancelled(streamId: number): void {
@@ -463,12 +471,6 @@ export class Peer {
       unclaimed: this.unclaimed.size,
       notificationListeners: listeners,
     };
-  }
-
-  private takeReader(streamId: number): StreamReader | undefined {
-    const reader = this.readers.get(streamId) ?? this.unclaimed.get(streamId)?.reader;
-    this.readers.delete(streamId);
-    return reader;
   }
 
   private createReader(streamId: number): StreamReader {

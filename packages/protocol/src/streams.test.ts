@@ -136,6 +136,22 @@ describe('streams', () => {
     client.close();
   });
 
+  it('keeps the end of a stream that ends before its reader is opened', async () => {
+    server = await tokenServer(keys, { methods: handlers(new ProducerProbe()), catalogue: streamCatalogue });
+    const client = clientTo(server.url, await tokenFor(keys));
+    const { streamId } = (await anyCall(client)('test.count', { chunks: 0, bytes: 1 })) as {
+      streamId: number;
+    };
+    // The end is surely in by now; the reader opened afterwards must still see it.
+    await anyCall(client)('rpc.ping', {});
+    const reader = client.openReader(streamId);
+    expect(await reader.done).toEqual({ total: 0 });
+    const chunks: unknown[] = [];
+    for await (const chunk of reader) chunks.push(chunk);
+    expect(chunks).toEqual([]);
+    client.close();
+  });
+
   it('delivers JSON chunks as stream.data notifications', async () => {
     server = await tokenServer(keys, { methods: handlers(new ProducerProbe()), catalogue: streamCatalogue });
     const client = clientTo(server.url, await tokenFor(keys));

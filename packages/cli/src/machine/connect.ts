@@ -1,7 +1,6 @@
 import type { RpcClient } from '@kk/protocol/client/client.js';
 import { connect } from '@kk/protocol/node.js';
 import { CliError, toCliError } from '../errors.js';
-import { oneMessagePerTask } from './one-message-per-task.js';
 import type { MachineTarget } from './target.js';
 
 /**
@@ -9,7 +8,7 @@ import type { MachineTarget } from './target.js';
  * streams belong to one connection and could not be resumed on another.
  */
 export async function connectMachine(target: MachineTarget, timeoutMs = 30_000): Promise<RpcClient> {
-  const client = connect(target.url, target.token, { reconnect: false, socketFactory: oneMessagePerTask });
+  const client = connect(target.url, target.token, { reconnect: false });
   try {
     await client.waitOpen(timeoutMs);
   } catch (error) {

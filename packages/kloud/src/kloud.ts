@@ -224,7 +224,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
       jobs.stop();
       await lifecycle.close();
       tunnel.close();
-      registry.close();
+      await registry.close();
       rpc.close();
       app.server.closeAllConnections();
       await app.close();

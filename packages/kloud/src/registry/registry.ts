@@ -46,6 +46,7 @@ export interface RegistryOptions {
 export class Registry implements AgentLinks {
   readonly endpoint: RpcEndpoint;
   private readonly links = new Map<string, Link>();
+  private closing = false;
   private readonly waiters = new Map<string, Set<() => void>>();
 
   constructor(private readonly options: RegistryOptions) {
@@ -125,7 +126,7 @@ export class Registry implements AgentLinks {
       .catch((err: unknown) => this.options.log.warn({ err, machineId }, 'could not record klient online'));
     for (const wake of this.waiters.get(kiteId) ?? []) wake();
     peer.onClose(() => {
-      if (this.links.get(kiteId) !== link) return;
+      if (this.closing || this.links.get(kiteId) !== link) return;
       this.links.delete(kiteId);
       this.options.log.info({ machineId, kiteId }, 'klient disconnected');
       void this.options.store.conn.db
@@ -240,7 +241,22 @@ export class Registry implements AgentLinks {
     await Promise.all([...this.links.values()].map((l) => this.rekey(l)));
   }
 
-  close(): void {
+  /**
+   * Stops accepting Klients and records every link this process held as offline, in one write,
+   * before the caller closes the store (the links' own close events come after that).
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    const machineIds = [...this.links.values()].map((link) => link.machineId);
+    this.links.clear();
     this.endpoint.close();
+    if (machineIds.length === 0) return;
+    await this.options.store.conn.db
+      .updateTable('machines')
+      .set({ online: 0, lastSeenAt: Date.now(), linkHolder: null })
+      .where('id', 'in', machineIds)
+      .where('linkHolder', '=', this.options.holder)
+      .execute()
+      .catch((err: unknown) => this.options.log.warn({ err }, 'could not record klients offline at shutdown'));
   }
 }

@@ -257,6 +257,8 @@ export class Registry implements AgentLinks {
       .where('id', 'in', machineIds)
       .where('linkHolder', '=', this.options.holder)
       .execute()
-      .catch((err: unknown) => this.options.log.warn({ err }, 'could not record klients offline at shutdown'));
+      .catch((err: unknown) =>
+        this.options.log.warn({ err }, 'could not record klients offline at shutdown'),
+      );
   }
 }

@@ -40,7 +40,9 @@ async function main(): Promise<void> {
   const selected = wanted.length ? files.filter((f) => wanted.includes(f.replace('.bench.ts', ''))) : files;
   const unknown = wanted.filter((w) => !files.includes(`${w}.bench.ts`));
   if (unknown.length) {
-    console.error(`unknown benchmark(s): ${unknown.join(', ')}; have: ${files.map((f) => f.replace('.bench.ts', '')).join(', ')}`);
+    console.error(
+      `unknown benchmark(s): ${unknown.join(', ')}; have: ${files.map((f) => f.replace('.bench.ts', '')).join(', ')}`,
+    );
     process.exit(2);
   }
   const rows: Array<BenchRow & { bench: string }> = [];

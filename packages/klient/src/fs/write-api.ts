@@ -18,7 +18,7 @@ export function writeFileHandler({ config }: KlientContext): Handler<'fs.writeFi
 }
 
 /**
- * Chunked uploads (fs.openWrite → fs.writeChunk… → fs.commitWrite), so a file of any size
+ * Chunked uploads (fs.openWrite → fs.writeChunk… or fs.writeStream → fs.commitWrite), so a file of any size
  * streams to disk without sitting whole in memory. An upload belongs to the connection that
  * opened it; if that connection closes first, the temp file is removed and the target is untouched.
  */
@@ -53,6 +53,37 @@ export function uploadHandlers({ config }: KlientContext): HandlerMap {
       markActivity();
       await write.write(bytes, p.at);
       return { received: write.received };
+    },
+    'fs.writeStream': async (p, call) => {
+      // Claimed first, so a refused call still cancels the stream instead of leaving its bytes queued.
+      const reader = call.peer.openReader(p.streamId);
+      let write: AtomicWrite | undefined;
+      try {
+        const found = upload(call.peer, p.uploadId);
+        const start = found.received;
+        if (p.at !== undefined && p.at !== start) {
+          throw errors.invalidState(
+            `stream is for byte ${p.at} but ${start} bytes were received; resend from there`,
+            { received: start },
+          );
+        }
+        write = found;
+        for await (const chunk of reader) {
+          if (!(chunk instanceof Uint8Array))
+            throw errors.invalidParams('fs.writeStream carries binary frames only');
+          markActivity();
+          await found.write(chunk);
+        }
+        return { written: found.received - start, received: found.received };
+      } catch (err) {
+        reader.cancel('the upload failed');
+        if (write) {
+          // A broken stream leaves a partial upload nobody can resume safely: drop it whole.
+          resourcesOf(call.peer).uploads.delete(p.uploadId);
+          await write.abort();
+        }
+        throw err;
+      }
     },
     'fs.commitWrite': async (p, call) => {
       const write = upload(call.peer, p.uploadId);

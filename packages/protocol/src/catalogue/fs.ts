@@ -160,6 +160,26 @@ export const fsMethods = {
       .strict(),
     result: z.object({ received: bytes }),
   }),
+  'fs.writeStream': defineMethod({
+    summary:
+      'Feed an upload from a binary stream the caller opened (faster than base64 chunks); answers once the stream ended and its bytes are written.',
+    access: 'write',
+    params: z
+      .object({
+        uploadId: z.string(),
+        /** A stream this connection opened (odd id from the connecting side); its binary frames are the bytes. */
+        streamId: z.number().int(),
+        /** Bytes received so far by this upload, as with fs.writeChunk: a mismatch is refused. */
+        at: bytes.optional(),
+      })
+      .strict(),
+    result: z.object({
+      /** Bytes this stream carried. */
+      written: bytes,
+      /** Bytes the upload has received in all. */
+      received: bytes,
+    }),
+  }),
   'fs.commitWrite': defineMethod({
     summary: 'Finish an upload: fsync, check ifMatch again, rename over the target.',
     access: 'write',

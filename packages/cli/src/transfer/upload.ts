@@ -1,6 +1,6 @@
 /**
- * A local file (or stdin) to a file on the machine: fs.openWrite, then chunks in order, each
- * sent after the previous was accepted (so memory holds one chunk), then fs.commitWrite, which
+ * A local file (or stdin) to a file on the machine: fs.openWrite, then the bytes as binary stream
+ * frames (fs.writeStream) paced by the socket (so memory holds about one chunk), then fs.commitWrite, which
  * makes the file appear whole and at once. The sha256 Klient reports is checked against the bytes
  * read here. On any failure or Ctrl-C the upload is aborted and the target left as it was.
  */
@@ -38,16 +38,16 @@ export async function upload(
   const hash = createHash('sha256');
   let sent = 0;
   try {
-    for await (const chunk of input as AsyncIterable<Buffer>) {
-      for (let at = 0; at < chunk.length; at += UPLOAD_CHUNK) {
+    const parts = async function* () {
+      for await (const chunk of input as AsyncIterable<Buffer>) {
         if (observer.signal?.aborted) throw cliErrors.failure('interrupted');
-        const part = chunk.subarray(at, at + UPLOAD_CHUNK);
-        hash.update(part);
-        await client.call('fs.writeChunk', { uploadId, data: part.toString('base64'), at: sent });
-        sent += part.length;
+        hash.update(chunk);
+        yield chunk;
+        sent += chunk.length;
         observer.onProgress?.(sent, source.size);
       }
-    }
+    };
+    await streamUpload(client, uploadId, parts());
     const written = await client.call('fs.commitWrite', { uploadId });
     const local = hash.digest('hex');
     if (written.size !== sent || written.hash !== local)
@@ -60,4 +60,38 @@ export async function upload(
     input.destroy();
     throw error;
   }
+}
+
+/**
+ * Feed an open upload from `parts` as binary stream frames (fs.writeStream), each written once
+ * the socket has room, so memory holds about one part whatever the size. Resolves with the bytes
+ * Klient wrote; rejects with Klient's error (the upload is then dropped on its side) or with the
+ * error `parts` threw (the stream is failed, so Klient drops the upload too).
+ */
+export async function streamUpload(
+  client: RpcClient,
+  uploadId: string,
+  parts: AsyncIterable<Uint8Array>,
+): Promise<number> {
+  const peer = await client.waitOpen();
+  const stream = peer.openStream();
+  // No call announces a client's stream back to it: it may send at once; Klient keeps early bytes.
+  stream.uncork();
+  // No timeout: the answer comes when the last byte is on disk, however long the file takes.
+  const answer = peer.call('fs.writeStream', { uploadId, streamId: stream.id }, { timeoutMs: 2 ** 31 - 1 });
+  answer.catch(() => {});
+  try {
+    for await (const part of parts) {
+      await stream.ready();
+      if (stream.finished) break; // Klient cancelled: its answer says why
+      stream.write(part);
+    }
+    stream.end();
+  } catch (error) {
+    stream.fail(error instanceof Error ? error : new Error(String(error)));
+    await answer.catch(() => {});
+    throw error;
+  }
+  const { written } = await answer;
+  return written;
 }

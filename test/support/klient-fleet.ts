@@ -6,8 +6,10 @@
  * and `tunnel.open` served with a real data channel, so a caller routed through Kloud reaches it
  * and is authenticated with its access token exactly as a Klient would (JWKS from Kloud).
  *
- * Heartbeat lag is the round trip of `kite.heartbeat` as the Klient sees it: Kloud answers only
- * after it has recorded the heartbeat (online, last seen) in its store.
+ * Heartbeat lag, two ways: `toKloud`, from the moment a Klient sends `kite.heartbeat` to the
+ * moment Kloud's handler stamps it (`at`, the last-seen time it records; same host, same clock);
+ * and `roundTrip`, until the answer is back, which Kloud sends only after it has written the
+ * heartbeat to its store. The round trip also holds this process's own delays in reading answers.
  */
 import type { User } from '@kk/backend/repos/users.js';
 import type { Store } from '@kk/backend/store/store.js';
@@ -38,10 +40,15 @@ export interface SimulatedKlient {
   tunnelled: number;
 }
 
+export interface Lags {
+  toKloud: number[];
+  roundTrip: number[];
+}
+
 export interface Fleet {
   klients: SimulatedKlient[];
-  /** Heartbeat round trips in ms since the last `takeLags()`. */
-  takeLags(): number[];
+  /** Heartbeat lags in ms since the last `takeLags()`. */
+  takeLags(): Lags;
   heartbeatFailures: number;
   close(): void;
 }
@@ -73,12 +80,12 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
   const records = await machines(options);
   const jwks = keyResolver(new URL('/.well-known/jwks.json', options.kloudUrl));
   const timers = new Set<ReturnType<typeof setInterval | typeof setTimeout>>();
-  let lags: number[] = [];
+  let lags: Lags = { toKloud: [], roundTrip: [] };
   const fleet: Fleet = {
     klients: [],
     takeLags: () => {
       const taken = lags;
-      lags = [];
+      lags = { toKloud: [], roundTrip: [] };
       return taken;
     },
     heartbeatFailures: 0,
@@ -130,9 +137,11 @@ export async function startFleet(options: FleetOptions): Promise<Fleet> {
         // Real Klients start at random moments; so do these heartbeats (one interval's jitter).
         const beat = async () => {
           const started = performance.now();
+          const sentAt = Date.now();
           try {
-            await peer.call('kite.heartbeat', {}, { timeoutMs: reg.heartbeatMs * 2 });
-            lags.push(performance.now() - started);
+            const { at } = await peer.call('kite.heartbeat', {}, { timeoutMs: reg.heartbeatMs * 2 });
+            lags.roundTrip.push(performance.now() - started);
+            lags.toKloud.push(at - sentAt);
           } catch {
             fleet.heartbeatFailures++;
           }

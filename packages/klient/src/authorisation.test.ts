@@ -25,6 +25,7 @@ const writeCalls: Partial<Record<MethodName, unknown>> = {
   'fs.writeFile': { path: 'keep.txt', content: 'changed' },
   'fs.openWrite': { path: 'keep.txt' },
   'fs.writeChunk': { uploadId: 'u', data: 'AAAA' },
+  'fs.writeStream': { uploadId: 'u', streamId: 1 },
   'fs.commitWrite': { uploadId: 'u' },
   'fs.abortWrite': { uploadId: 'u' },
   'fs.createDirectory': { path: 'newdir' },

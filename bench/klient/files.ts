@@ -1,6 +1,6 @@
 /**
- * Moving a large file: Klient's streamed `fs.readFile` and chunked upload (`fs.openWrite`,
- * `fs.writeChunk`, `fs.commitWrite`) against `sftp -b` get/put on the same loopback sshd, and
+ * Moving a large file: Klient's streamed `fs.readFile` and streamed upload (`fs.openWrite`,
+ * `fs.writeStream` with binary frames, `fs.commitWrite`) against `sftp -b` get/put on the same loopback sshd, and
  * how much Klient's resident memory grows while it moves the file, at two file sizes: it should
  * stay flat, not follow the file.
  */
@@ -8,14 +8,13 @@ import { createHash, randomFillSync } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { streamUpload } from '@kk/cli/transfer/upload.js';
 import type { RpcClient } from '@kk/protocol';
 import type { OpenSsh } from '../peers/openssh.js';
 import type { BenchRow } from '../row.js';
 
 const MiB = 1024 * 1024;
 const chunkBytes = MiB;
-/** Chunks sent before waiting for the oldest answer: enough to keep the pipe full. */
-const uploadWindow = 4;
 
 /** Writes `size` bytes of random data to `file`, 8 MiB at a time. */
 async function makeFile(file: string, size: number): Promise<void> {
@@ -81,15 +80,9 @@ async function klientRead(client: RpcClient, path: string, size: number): Promis
 
 async function klientWrite(client: RpcClient, source: string, path: string, size: number): Promise<void> {
   const { uploadId } = await client.call('fs.openWrite', { path });
-  const inFlight: Array<Promise<unknown>> = [];
-  let at = 0;
-  for await (const chunk of createReadStream(source, { highWaterMark: chunkBytes })) {
-    const data = (chunk as Buffer).toString('base64');
-    inFlight.push(client.call('fs.writeChunk', { uploadId, data, encoding: 'base64', at }));
-    at += (chunk as Buffer).length;
-    if (inFlight.length >= uploadWindow) await inFlight.shift();
-  }
-  await Promise.all(inFlight);
+  const parts = createReadStream(source, { highWaterMark: chunkBytes }) as AsyncIterable<Buffer>;
+  const sent = await streamUpload(client, uploadId, parts);
+  if (sent !== size) throw new Error(`fs.writeStream wrote ${sent} bytes of ${size}`);
   const written = await client.call('fs.commitWrite', { uploadId }, { timeoutMs: 120_000 });
   if (written.size !== size) throw new Error(`fs.commitWrite wrote ${written.size} bytes of ${size}`);
 }
@@ -112,7 +105,8 @@ export async function benchFiles(client: RpcClient, klientPid: number, ssh: Open
     expected = await sha256Of(source);
     const read = await rssGrowth(klientPid, () => timed(() => klientRead(client, source, size)));
     const write = await rssGrowth(klientPid, () => timed(() => klientWrite(client, source, kPut, size)));
-    if ((await sha256Of(kPut)) !== expected) throw new Error('fs.writeFile upload differs from the source');
+    if ((await sha256Of(kPut)) !== expected)
+      throw new Error('Klient upload (fs.writeStream) differs from the source');
     growth[`read-${mib}`] = read.growth;
     growth[`write-${mib}`] = write.growth;
     if (mib === 256) {

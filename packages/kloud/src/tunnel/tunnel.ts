@@ -18,6 +18,7 @@ import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { Store } from '@kk/backend/store/store.js';
+import { AuthThrottle } from '@kk/protocol/node/auth-throttle.js';
 import { upgradeToken, verifyAccessToken, verifyKiteKey } from '@kk/protocol/node.js';
 import type { JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
@@ -56,12 +57,22 @@ interface LiveConnection {
 export class Tunnel {
   private readonly pending = new Map<string, PendingChannel>();
   private readonly live = new Map<string, Set<LiveConnection>>();
+  /** Callers whose access tokens fail, per address: the same rule as Kloud's other doors. */
+  private readonly throttle = new AuthThrottle();
 
   constructor(private readonly options: TunnelOptions) {}
 
   /** `/machines/<machineId>/klient`: a caller with an access token. */
   async handleCaller(req: IncomingMessage, socket: Duplex, head: Buffer, machineId: string): Promise<void> {
     socket.on('error', () => socket.destroy());
+    const address = req.socket.remoteAddress ?? 'unknown';
+    const wait = this.throttle.retryAfter(address);
+    if (wait > 0) {
+      const seconds = Math.ceil(wait / 1000);
+      return refuseUpgrade(socket, 429, 'RateLimited', `too many failed logins; try again in ${seconds} s`, {
+        'Retry-After': String(seconds),
+      });
+    }
     let kiteId: string;
     let userId: string;
     try {
@@ -73,6 +84,9 @@ export class Tunnel {
       const claims = await verifyAccessToken(upgradeToken(req), this.options.keys, {
         issuer: this.options.issuer,
         kiteId,
+      }).catch((err: unknown) => {
+        this.throttle.fail(address);
+        throw err;
       });
       userId = claims.sub;
       const viewer = await this.options.store.viewer(userId).catch(() => undefined);

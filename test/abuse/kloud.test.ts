@@ -198,7 +198,7 @@ describe('REST bearer tokens', () => {
     expect((await rest('GET', `/api/v1/machines/${machineId}/state`, adminToken)).body.state).toBe('Running');
   });
 
-  it('throttles repeated bad logins per address: 429 with Retry-After, others unaffected', async () => {
+  it('throttles repeated bad logins per address at REST, RPC and the tunnel: 429 with Retry-After, others unaffected', async () => {
     const from = '127.0.0.2';
     for (let i = 0; i < 20; i++)
       expect((await rest('GET', '/api/v1/users/me', `kk_guess_${i}`, from)).status).toBe(401);
@@ -217,6 +217,17 @@ describe('REST bearer tokens', () => {
     const rpcRefused = await upgrade('/api/v1/rpc', { authorization: 'Bearer kk_guess' }, rpcFrom);
     expect(rpcRefused.status).toBe(429);
     expect(Number(rpcRefused.retryAfter)).toBeGreaterThan(0);
+    // And so does the tunnel, for access tokens.
+    const tunnelFrom = '127.0.0.4';
+    const door = `/machines/${machineId}/klient`;
+    for (let i = 0; i < 20; i++)
+      expect((await upgrade(door, { authorization: `Bearer guess.${i}.x` }, tunnelFrom)).status).toBe(401);
+    const tunnelRefused = await upgrade(door, { authorization: 'Bearer guess.x.x' }, tunnelFrom);
+    expect(tunnelRefused.status).toBe(429);
+    expect(Number(tunnelRefused.retryAfter)).toBeGreaterThan(0);
+    const good = (await api('POST', `/api/v1/machines/${machineId}/token`, {})).body.token as string;
+    expect((await upgrade(door, { authorization: `Bearer ${good}` }, tunnelFrom)).status).toBe(429);
+    expect((await upgrade(door, { authorization: `Bearer ${good}` })).status).toBe(101);
   });
 });
 

@@ -4,7 +4,8 @@
  * provisioner reduced to a name and its shell content. Pure: no I/O.
  */
 import { createHash } from 'node:crypto';
-import { kloudErrors, type Problem } from '../errors.js';
+import { checkUserData } from '../cloudinit/user-data.js';
+import { KloudError, kloudErrors, type Problem } from '../errors.js';
 import type { StackTemplate } from './template.js';
 
 export interface ResolvedProvisioner {
@@ -110,6 +111,8 @@ export function resolveStack(template: StackTemplate, inputs: StackInputs = {}):
       userData: interpolate(m.user_data, `${at}.user_data`),
       extra: m.extra,
     };
+    if (spec.userData !== undefined && spec.provider !== 'local')
+      userDataProblems(spec.userData, `${at}.user_data`, problems);
     machines.push({
       name,
       label: interpolate(m.label, `${at}.label`) ?? (inputs.stackName ? `${inputs.stackName}-${name}` : name),
@@ -123,6 +126,21 @@ export function resolveStack(template: StackTemplate, inputs: StackInputs = {}):
   }
   if (problems.length) throw kloudErrors.problems(problems);
   return machines;
+}
+
+/**
+ * A cloud machine's user data is merged with Kloud's own cloud-config at build time; a conflict
+ * (the kite.key path, the Klient user …) is refused here, at plan time, with its path.
+ */
+function userDataProblems(userData: string, at: string, problems: Problem[]): void {
+  try {
+    checkUserData(userData);
+  } catch (error) {
+    if (!(error instanceof KloudError)) throw error;
+    const found = (error.data as { problems?: Problem[] } | undefined)?.problems;
+    if (found?.length) for (const p of found) problems.push({ path: `${at}: ${p.path}`, message: p.message });
+    else problems.push({ path: at, message: error.message });
+  }
 }
 
 function resolveVariables(

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, type Hash, randomBytes } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import {
   access,
@@ -124,6 +124,11 @@ export class AtomicWrite {
   private position = 0;
   private finished = false;
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * While the temp file holds exactly the bytes received from byte 0 (a plain replace), their
+   * hash is the file's: kept as they arrive, so commit need not read a large file back.
+   */
+  private hash: Hash | undefined;
 
   private constructor(
     readonly target: string,
@@ -159,6 +164,7 @@ export class AtomicWrite {
     );
     if (options.append) write.position = existing?.size ?? 0;
     else if (options.offset !== undefined) write.position = options.offset;
+    if (write.position === 0 && !write.base) write.hash = createHash('sha256');
     return write;
   }
 
@@ -189,6 +195,7 @@ export class AtomicWrite {
         done += bytesWritten;
         this.position += bytesWritten;
       }
+      this.hash?.update(bytes);
       this.written += bytes.length;
     });
   }
@@ -217,7 +224,7 @@ export class AtomicWrite {
       await chmod(this.temp, mode);
       if (this.existing && process.getuid?.() === 0)
         await chown(this.temp, this.existing.uid, this.existing.gid);
-      const hash = await hashFile(this.temp);
+      const hash = this.hash ? this.hash.digest('hex') : await hashFile(this.temp);
       await withPathLock(this.target, async () => {
         await checkPreconditions(this.target, this.options, this.base);
         await rename(this.temp, this.target);

@@ -26,6 +26,10 @@ export function tempDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'kloud-e2e-'));
 }
 
+/** JSON bodies as tests read them: loosely, field by field (the API's own tests check shapes). */
+// biome-ignore lint/suspicious/noExplicitAny: test bodies are read loosely on purpose
+export type Json = any;
+
 export type Api = (
   method: string,
   path: string,
@@ -154,7 +158,7 @@ export async function spawnKloud(
   dir: string,
   port: number,
   extra: string[] = [],
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<{ child: ChildProcess; url: string; token?: string }> {
   const child = spawn(
     process.execPath,
     [

@@ -201,11 +201,11 @@ describe('a stack on the local provider, end to end', () => {
     }
     // A process a user started elsewhere, in its own session, still belongs to the machine.
     const instanceId = (await t.kloud.store.machines.get(id))!.instanceId!;
-    const escape = connect(grant.url, grant.token, { reconnect: false });
+    const stray = connect(grant.url, grant.token, { reconnect: false });
     try {
-      await escape.call('exec.run', { command: 'cd / && setsid sleep 1000 </dev/null >/dev/null 2>&1 &' });
+      await stray.call('exec.run', { command: 'cd / && setsid sleep 1000 </dev/null >/dev/null 2>&1 &' });
     } finally {
-      escape.close();
+      stray.close();
     }
     const strays = await processesIn('/nonexistent', instanceId);
     expect(strays.length).toBeGreaterThanOrEqual(2);

@@ -6,8 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RpcError } from '@kk/protocol';
 import { spawnKlient, startTestKlient } from '@kk/klient/testing/harness.js';
+import { RpcError } from '@kk/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 async function rejection(promise: Promise<unknown>): Promise<RpcError> {

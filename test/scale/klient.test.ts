@@ -44,7 +44,7 @@ describe('one Klient at scale', () => {
         return seen;
       }),
     );
-    outputs.forEach((seen, i) => expect(seen).toContain(`mark-${i * 3}`));
+    for (const [i, seen] of outputs.entries()) expect(seen).toContain(`mark-${i * 3}`);
     for (const session of sessions) await client.call('terminal.kill', { sessionId: session.id });
   });
 

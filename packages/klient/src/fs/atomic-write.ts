@@ -189,15 +189,26 @@ export class AtomicWrite {
           },
         );
       }
-      let done = 0;
-      while (done < bytes.length) {
-        const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.position);
-        done += bytesWritten;
-        this.position += bytesWritten;
-      }
+      const writing = this.writeAll(bytes);
+      // Hashed while the thread pool writes; a failed write leaves the file to be hashed at commit.
       this.hash?.update(bytes);
+      try {
+        await writing;
+      } catch (err) {
+        this.hash = undefined;
+        throw err;
+      }
       this.written += bytes.length;
     });
+  }
+
+  private async writeAll(bytes: Uint8Array): Promise<void> {
+    let done = 0;
+    while (done < bytes.length) {
+      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.position);
+      done += bytesWritten;
+      this.position += bytesWritten;
+    }
   }
 
   private serially<T>(fn: () => Promise<T>): Promise<T> {

@@ -3,7 +3,7 @@
  * with each figure next to its peer's from the same run and the ratio, and writes the table to
  * bench/results/.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchRow } from './row.js';
@@ -34,6 +34,32 @@ function table(rows: Array<BenchRow & { bench: string }>): string {
   return lines.join('\n');
 }
 
+/**
+ * Writes this run's table to a dated file, and merges it into latest.json / latest.md: a run of
+ * some benchmarks replaces only their rows, so the latest table always covers every benchmark.
+ */
+async function record(rows: Array<BenchRow & { bench: string }>): Promise<void> {
+  const now = new Date().toISOString();
+  const dir = join(here, 'results');
+  await mkdir(dir, { recursive: true });
+  const header = (at: string) => `# Benchmark results (${at}, ${process.version}, ${process.platform})\n\n`;
+  await writeFile(join(dir, `${now.replace(/[:.]/g, '-')}.md`), `${header(now)}${table(rows)}\n`);
+  type Latest = Record<string, { at: string; rows: Array<BenchRow & { bench: string }> }>;
+  let latest: Latest = {};
+  try {
+    latest = JSON.parse(await readFile(join(dir, 'latest.json'), 'utf8')) as Latest;
+  } catch {
+    // No earlier run recorded.
+  }
+  for (const bench of new Set(rows.map((r) => r.bench))) {
+    latest[bench] = { at: now, rows: rows.filter((r) => r.bench === bench) };
+  }
+  const names = Object.keys(latest).sort();
+  await writeFile(join(dir, 'latest.json'), `${JSON.stringify(latest, null, 2)}\n`);
+  const when = names.map((n) => `${n}: ${latest[n]!.at}`).join(', ');
+  await writeFile(join(dir, 'latest.md'), `${header(when)}${table(names.flatMap((n) => latest[n]!.rows))}\n`);
+}
+
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
   const files = (await readdir(here)).filter((f) => f.endsWith('.bench.ts')).sort();
@@ -52,14 +78,8 @@ async function main(): Promise<void> {
     const mod = (await import(pathToFileURL(join(here, file)).href)) as { run(): Promise<BenchRow[]> };
     for (const row of await mod.run()) rows.push({ ...row, bench: name });
   }
-  const out = table(rows);
-  console.log(out);
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-  const dir = join(here, 'results');
-  await mkdir(dir, { recursive: true });
-  const body = `# Benchmark results (${new Date().toISOString()}, ${process.version}, ${process.platform})\n\n${out}\n`;
-  await writeFile(join(dir, `${stamp}.md`), body);
-  await writeFile(join(dir, 'latest.md'), body);
+  console.log(table(rows));
+  await record(rows);
   process.exit(0);
 }
 

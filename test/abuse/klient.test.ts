@@ -5,12 +5,12 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { catalogue, type MethodName, RpcError } from '@kk/protocol';
 import { connect, issueAccessToken, KeySet } from '@kk/protocol/node.js';
+import { upgradeStatus } from '@kk/protocol/testing/raw.js';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { paramsFuzzer } from '../support/fuzz-params.js';
@@ -92,30 +92,7 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function upgrade(headers: Record<string, string>): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(url.replace('ws:', 'http:')), {
-      headers: {
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        ...headers,
-      },
-    });
-    req.on('upgrade', (res, socket) => {
-      socket.destroy();
-      resolve({ status: res.statusCode ?? 0, body: '' });
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const upgrade = (headers: Record<string, string>) => upgradeStatus(url, headers);
 
 describe('readonly tokens', () => {
   it('are refused every method that is not a read, and nothing changes', async () => {

@@ -12,6 +12,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { catalogue, type MethodName, RpcError } from '@kk/protocol';
 import { connect, issueAccessToken, KeySet } from '@kk/protocol/node.js';
+import { upgradeStatus } from '@kk/protocol/testing/raw.js';
 import { SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -50,34 +51,11 @@ function wsUrl(path: string): string {
   return `${url.replace(/^http/, 'ws')}${path}`;
 }
 
-/** A raw WebSocket upgrade; resolves with the HTTP status (101 when a socket was made). */
-function upgrade(path: string, headers: Record<string, string>, localAddress?: string) {
-  return new Promise<{ status: number; body: string; retryAfter?: string }>((resolve, reject) => {
-    const req = request(new URL(path, url), {
-      localAddress,
-      headers: {
-        connection: 'Upgrade',
-        upgrade: 'websocket',
-        'sec-websocket-version': '13',
-        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
-        ...headers,
-      },
-    });
-    req.on('upgrade', (res, socket) => {
-      socket.destroy();
-      resolve({ status: res.statusCode ?? 0, body: '' });
-    });
-    req.on('response', (res) => {
-      let body = '';
-      res.on('data', (c) => (body += c));
-      res.on('end', () => {
-        answers.push(body);
-        resolve({ status: res.statusCode ?? 0, body, retryAfter: res.headers['retry-after'] });
-      });
-    });
-    req.on('error', reject);
-    req.end();
-  });
+/** A raw WebSocket upgrade to Kloud; refusal bodies are kept for the secrets scan. */
+async function upgrade(path: string, headers: Record<string, string>, localAddress?: string) {
+  const answer = await upgradeStatus(new URL(path, url).toString(), headers, { localAddress });
+  if (answer.status !== 101) answers.push(answer.body);
+  return answer;
 }
 
 /** A REST call from a chosen loopback address (127.0.0.x are all this host). */

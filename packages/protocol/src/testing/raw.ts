@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import WebSocket from 'ws';
 
 /** A bare `ws` client for tests that speak the wire format by hand. */
@@ -63,4 +64,51 @@ export class RawSocket {
   close(): void {
     this.ws.close();
   }
+}
+
+export interface UpgradeAnswer {
+  /** 101 when a socket was made, else the refusal's status. */
+  status: number;
+  body: string;
+  retryAfter?: string;
+}
+
+/**
+ * A bare WebSocket upgrade request, for tests of what a server answers before any socket exists
+ * (401, 403, 429 …). A socket made by a 101 is destroyed at once.
+ */
+export function upgradeStatus(
+  url: string,
+  headers: Record<string, string>,
+  options: { localAddress?: string } = {},
+): Promise<UpgradeAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(url.replace(/^ws/, 'http')), {
+      localAddress: options.localAddress,
+      headers: {
+        connection: 'Upgrade',
+        upgrade: 'websocket',
+        'sec-websocket-version': '13',
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
+    });
+    req.on('upgrade', (res, socket) => {
+      socket.destroy();
+      resolve({ status: res.statusCode ?? 0, body: '' });
+    });
+    req.on('response', (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      res.on('end', () => {
+        const retryAfter = res.headers['retry-after'];
+        resolve({ status: res.statusCode ?? 0, body, ...(retryAfter ? { retryAfter } : {}) });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

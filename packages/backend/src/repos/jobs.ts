@@ -12,21 +12,10 @@ import type { Connection, Db } from '../store/db.js';
 import type { Database, JobState, JobsTable } from '../store/schema.js';
 import { type Page, type PageQuery, pageById, parseJson } from './common.js';
 
-export interface Job {
-  id: string;
-  kind: string;
-  machineId: string | null;
-  stackId: string | null;
-  state: JobState;
-  claimedBy: string | null;
-  leaseExpiresAt: number | null;
-  attempts: number;
-  maxAttempts: number;
+/** A job row as the store hands it out: the table's columns, with payload and result parsed. */
+export interface Job extends Omit<JobsTable, 'payload' | 'result'> {
   payload: unknown;
   result: unknown;
-  error: string | null;
-  createdAt: number;
-  updatedAt: number;
 }
 
 export interface NewJob {

@@ -3,12 +3,12 @@
  * Same session, temp file and atomic commit as fs.writeChunk; a broken stream drops the upload.
  */
 import { randomBytes } from 'node:crypto';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RpcClient } from '@kk/protocol/client/client.js';
 import { ErrorCode } from '@kk/protocol/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestKlient, type TestKlient } from '../testing/harness.js';
+import { noTempFiles, startTestKlient, type TestKlient } from '../testing/harness.js';
 import { hashBytes } from './hash.js';
 
 let t: TestKlient;
@@ -20,10 +20,6 @@ beforeAll(async () => {
   client = await t.connect('user');
 });
 afterAll(() => t.close());
-
-async function noTempFiles(dir: string) {
-  expect((await readdir(dir)).filter((n) => n.includes('.klient-'))).toEqual([]);
-}
 
 /**
  * Opens a stream on `client`'s connection, announces it with fs.writeStream and sends `parts`

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RpcClient } from '@kk/protocol/client/client.js';
 import { ErrorCode } from '@kk/protocol/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestKlient, type TestKlient } from '../testing/harness.js';
+import { noTempFiles, startTestKlient, type TestKlient } from '../testing/harness.js';
 import { hashBytes } from './hash.js';
 
 let t: TestKlient;
@@ -15,11 +15,6 @@ beforeAll(async () => {
   client = await t.connect('user');
 });
 afterAll(() => t.close());
-
-/** No `.klient-…tmp` file is left beside a target after a write finished or failed. */
-async function noTempFiles(dir: string) {
-  expect((await readdir(dir)).filter((n) => n.includes('.klient-'))).toEqual([]);
-}
 
 describe('fs.writeFile', () => {
   it('creates, replaces, appends and writes at an offset, answering size and hash', async () => {

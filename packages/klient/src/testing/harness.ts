@@ -4,7 +4,7 @@
  * home directory and tokens. Nothing here is a mock: calls go over a real WebSocket.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -166,4 +166,10 @@ export async function spawnKlient(options: {
       await exited;
     },
   };
+}
+
+/** No `.klient-…tmp` file is left beside a target after a write finished or failed. */
+export async function noTempFiles(dir: string): Promise<void> {
+  const left = (await readdir(dir)).filter((name) => name.includes('.klient-'));
+  if (left.length) throw new Error(`temp files left in ${dir}: ${left.join(', ')}`);
 }

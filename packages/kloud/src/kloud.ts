@@ -43,6 +43,7 @@ import { lockDataDir } from './server/data-dir-lock.js';
 import { routeUpgrades } from './server/upgrades.js';
 import { StackService } from './stacks/service.js';
 import { endInterruptedStackJobs } from './stacks/stack-jobs.js';
+import { obeyCloseOrders } from './tunnel/close-everywhere.js';
 import { Tunnel } from './tunnel/tunnel.js';
 
 export interface Kloud {
@@ -130,6 +131,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     issueKiteKey: async (machineId, kiteId) => world.issueKiteKey(await getMachine(store, machineId), kiteId),
   });
   const tunnel = new Tunnel({ store, registry, keys: verifyKeys, issuer: url, log, self });
+  const stopObeying = await obeyCloseOrders(store, tunnel, log);
   const lifecycle = new Lifecycle({
     store,
     holder,
@@ -223,6 +225,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     close: async () => {
       jobs.stop();
       await lifecycle.close();
+      stopObeying();
       tunnel.close();
       await registry.close();
       rpc.close();

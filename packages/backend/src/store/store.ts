@@ -59,6 +59,12 @@ export type Store = ReturnType<typeof repos> & {
   location: string;
   conn: Connection;
   keyring: Keyring;
+  /**
+   * Wake-ups on channels of the caller's own, heard by every process sharing the store
+   * (PostgreSQL `NOTIFY`, one LISTEN connection per process; in memory for SQLite). Kloud fans
+   * out orders such as "close these tunnel connections" on it.
+   */
+  notifier: Notifier;
   /** Who `userId` is, with their groups: what every access check takes. */
   viewer(userId: string): Promise<Viewer>;
   /** The same for a user already read. */
@@ -91,6 +97,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     location: conn.location,
     conn,
     keyring,
+    notifier,
     async viewer(userId: string): Promise<Viewer> {
       const user = await r.users.get(userId);
       if (!user) throw errors.notFound(`no such user: ${userId}`);

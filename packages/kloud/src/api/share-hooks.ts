@@ -2,10 +2,12 @@
  * Sharing is the backend's API (`PUT`/`DELETE /api/v1/machines/:id/users/:userId`); what it
  * cannot do is end connections already open through Kloud's tunnel. This hook does: once an
  * unshare succeeds, that user's live connections to the machine are closed (code 4003), and a
- * share narrowed to read-only closes them too, so they reconnect with the new scope.
+ * share narrowed to read-only closes them too, so they reconnect with the new scope — on every
+ * Kloud process sharing the store, not only this one.
  */
 import type { Store } from '@kk/backend/store/store.js';
 import type { FastifyInstance } from 'fastify';
+import { closeEverywhere } from '../tunnel/close-everywhere.js';
 import type { Tunnel } from '../tunnel/tunnel.js';
 
 const shareRoute = '/api/v1/machines/:id/users/:userId';
@@ -19,10 +21,12 @@ export function closeConnectionsOnUnshare(app: FastifyInstance, store: Store, tu
     if (request.method !== 'DELETE' && !narrowed) return;
     const machine = (await store.machines.get(id)) ?? (await store.machines.byUid(id));
     if (!machine) return;
-    tunnel().closeConnections(
-      machine.id,
+    await closeEverywhere(store, tunnel(), {
+      machineId: machine.id,
       userId,
-      narrowed ? 'your access changed to read-only; reconnect' : 'the machine is no longer shared with you',
-    );
+      reason: narrowed
+        ? 'your access changed to read-only; reconnect'
+        : 'the machine is no longer shared with you',
+    });
   });
 }

@@ -207,14 +207,20 @@ export class Tunnel {
     channel.resolve(socket, head);
   }
 
-  /** Closes a user's live connections to a machine (unshare), or everyone's (undefined: stop, destroy). */
+  /**
+   * Closes a user's live connections to a machine (unshare), or everyone's (undefined), on this
+   * process; each is closed once, so a repeated order is a no-op. `closeEverywhere` reaches the others.
+   */
   closeConnections(machineId: string, userId: string | undefined, reason: string): number {
+    const set = this.live.get(machineId);
     let closed = 0;
-    for (const entry of this.live.get(machineId) ?? []) {
+    for (const entry of set ?? []) {
       if (userId !== undefined && entry.userId !== userId) continue;
+      set!.delete(entry);
       entry.splice.close({ code: 4003, reason });
       closed++;
     }
+    if (set?.size === 0) this.live.delete(machineId);
     return closed;
   }
 

@@ -3,7 +3,8 @@
  * the build is held at a known step by a provisioner that waits for a file. After the restart
  * on the same data directory and port, the machine is not stuck in Building: the job is taken
  * over and resumed (the Klient it started reconnects by itself; create is idempotent, so no
- * second instance appears), and the machine ends Running with exactly one instance.
+ * second instance appears), and the machine ends Running with exactly one instance; the stack
+ * job is resumed as well and ends applied, its event log complete and in order.
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -36,7 +37,7 @@ async function freePort(): Promise<number> {
 }
 
 describe('Kloud killed with SIGKILL during a stack apply', () => {
-  it('resumes the build after a restart: not stuck, one instance, Klient back online', async () => {
+  it('resumes the build and the stack job after a restart: not stuck, one instance, Klient back online', async () => {
     const port = await freePort();
     current = await spawnKloud(dir, port);
     const token = current.token!;
@@ -85,11 +86,22 @@ describe('Kloud killed with SIGKILL during a stack apply', () => {
     expect(events).toContain('Kloud restarted during build; resuming (attempt 2 of 3)');
     expect(events.at(-1)).toBe('build completed');
     expect(readdirSync(join(dir, 'machines'))).toHaveLength(1);
-    // The stack job itself is not resumed: it ends failed, telling the operator to apply again,
-    // which then finds nothing left to do.
-    const stackEvents = (await api('GET', `/api/v1/events/${apply.body.eventId}`)).body.events;
-    expect(stackEvents.at(-1)).toMatchObject({ status: 'failed' });
-    expect(stackEvents.at(-1).message).toMatch(/^Kloud restarted during this stack job/);
+    // The stack job is taken over too: it resumes where it was (the machine's step under way,
+    // its build found by the step that asked for it, not asked for again) and ends applied.
+    const stackEvents = await waitFor('the resumed stack job to end', async () => {
+      const { body } = await api('GET', `/api/v1/events/${apply.body.eventId}`);
+      return body.events.at(-1)?.status === 'running' ? undefined : body.events;
+    });
+    expect(stackEvents.map((e: Json) => e.message)).toEqual([
+      `applying 1 change(s) to stack ${stack.id}`,
+      'm: create (not in the stack yet)',
+      'the Kloud running this stack job stopped; resuming (attempt 2 of 3)',
+      'm: create resumed',
+      'm: create done',
+      'stack applied',
+    ]);
+    const jobs = (await api('GET', `/api/v1/jobs?machineId=${machine.id}`)).body.items;
+    expect(jobs.map((j: Json) => j.kind)).toEqual(['machine.build']);
     expect((await api('POST', `/api/v1/stacks/${stack.id}/plan`, {})).body.empty).toBe(true);
 
     const destroy = await api('POST', `/api/v1/machines/${machine.id}/destroy`);

@@ -42,7 +42,6 @@ import { kloudRpcMethods } from './rpc/methods.js';
 import { lockDataDir } from './server/data-dir-lock.js';
 import { routeUpgrades } from './server/upgrades.js';
 import { StackService } from './stacks/service.js';
-import { endInterruptedStackJobs } from './stacks/stack-jobs.js';
 import { obeyCloseOrders } from './tunnel/close-everywhere.js';
 import { Tunnel } from './tunnel/tunnel.js';
 
@@ -158,8 +157,11 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     registry,
     events,
     log,
+    agents: registry,
     provisionTimeoutMs: config.provisionTimeoutMs,
     holder,
+    leaseMs: config.leaseMs,
+    maxAttempts: 3,
     pool,
   });
   const rpc = new RpcEndpoint({
@@ -195,6 +197,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     log,
     config,
   });
+  jobs.add('stack jobs', async () => void (await stacks.recover(false)));
   jobs.add('stuck builds', failStuckBuilds);
   jobs.add('stuck machines', unstickMachines);
   jobs.add('idle machines', stopIdleMachines);
@@ -203,7 +206,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   // One SQLite file belongs to one Kloud: every job still marked running was this data
   // directory's previous process, dead now. PostgreSQL waits for leases to lapse.
   await lifecycle.recover(store.kind === 'sqlite');
-  if (store.kind === 'sqlite') await endInterruptedStackJobs(store.conn.db, holder);
+  await stacks.recover(store.kind === 'sqlite');
   jobs.start();
 
   log.info({ url, dataDir: config.dataDir, database: store.location }, 'kloud listening');
@@ -224,6 +227,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     log,
     close: async () => {
       jobs.stop();
+      await stacks.close();
       await lifecycle.close();
       stopObeying();
       tunnel.close();

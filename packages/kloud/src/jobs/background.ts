@@ -1,7 +1,7 @@
 /**
  * Kloud's background jobs (the Atlas seed's cron), one sweep every `sweepMs`:
  *
- * - take over lifecycle jobs whose holder died (lease lapsed);
+ * - take over lifecycle jobs whose holder died (lease lapsed), then stack jobs likewise;
  * - fail and clean up builds stuck past their deadline (stuck-builds.ts);
  * - stop machines idle past their limit, from `klient.usage` (idle.ts);
  * - reconcile the database with what each provider really has (reconcile.ts);

@@ -32,6 +32,8 @@ export interface JobPayload {
   kiteId?: string;
   /** Which step the job reached (for logs and resume decisions). */
   step?: string;
+  /** The stack step that asked for this call (`<stack job id>/<step>`): a resumed stack job finds it by this. */
+  parent?: string;
 }
 
 export interface JobRow {
@@ -75,6 +77,7 @@ export async function beginAction(
     holder: string;
     leaseMs: number;
     maxAttempts: number;
+    parent?: string;
   },
 ): Promise<BeginResult> {
   return conn.write(async (trx) => {
@@ -108,6 +111,7 @@ export async function beginAction(
       action: input.action,
       previousState: machine.state,
       actorId: input.actorId,
+      ...(input.parent ? { parent: input.parent } : {}),
     };
     const expiresAt = now + input.leaseMs;
     const job: JobsTable = {
@@ -157,10 +161,13 @@ export async function beginAction(
   });
 }
 
-/** Extends the lease of a job this process holds; false when the lease was lost (taken over). */
+/**
+ * Extends the claim of a job this process holds (and its machine's lease, for a machine job);
+ * false when the claim was lost (taken over after it lapsed).
+ */
 export async function renewLease(
   conn: Connection,
-  job: JobRow,
+  job: Pick<JobRow, 'id' | 'machineId'>,
   holder: string,
   leaseMs: number,
 ): Promise<boolean> {
@@ -174,8 +181,31 @@ export async function renewLease(
       .where('state', '=', 'running')
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1) return false;
-    return leasesRepo(trx).renew(job.machineId, job.id, leaseMs);
+    return job.machineId ? leasesRepo(trx).renew(job.machineId, job.id, leaseMs) : true;
   });
+}
+
+/**
+ * Renews a running job's claim every third of its lease until the returned function is called;
+ * `lost` is told once when the claim was taken over (the job must stop without finishing).
+ */
+export function keepClaim(
+  conn: Connection,
+  job: Pick<JobRow, 'id' | 'machineId'>,
+  holder: string,
+  leaseMs: number,
+  on: { lost(): void; error(err: unknown): void },
+): () => void {
+  const timer = setInterval(
+    () => {
+      renewLease(conn, job, holder, leaseMs).then((ok) => {
+        if (!ok) on.lost();
+      }, on.error);
+    },
+    Math.max(50, Math.floor(leaseMs / 3)),
+  );
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 /** Persists progress facts (instance id, step) so a crashed job can be resumed or undone. */
@@ -233,46 +263,54 @@ export async function finishJob(
 }
 
 /**
- * Takes over running jobs whose holder is gone: their lease expired, or (`all`, for a
- * single-process SQLite Kloud at start) every running job not held by `holder`. Each is
- * claimed with a compare-and-set so two recovering processes never both take one.
+ * Takes over running jobs of one family (`machine.` or `stack.` kinds) whose holder is gone:
+ * their lease expired, or (`all`, for a single-process SQLite Kloud at start) every running job
+ * not held by `holder`. Each is claimed with a compare-and-set so two recovering processes never
+ * both take one; the rows come back as claimed (attempts counted, holder = `holder`).
  */
-export async function claimOrphans(
+export async function claimLapsed(
   conn: Connection,
   holder: string,
   leaseMs: number,
-  all: boolean,
-): Promise<JobRow[]> {
+  options: { all: boolean; family: 'machine' | 'stack' },
+): Promise<JobsTable[]> {
   const now = Date.now();
   let q = conn.db
     .selectFrom('jobs')
     .selectAll()
     .where('state', '=', 'running')
-    .where('kind', 'like', 'machine.%');
-  q = all ? q.where('claimedBy', 'is distinct from', holder) : q.where('leaseExpiresAt', '<', now);
+    .where('kind', 'like', `${options.family}.%`);
+  q = options.all ? q.where('claimedBy', 'is distinct from', holder) : q.where('leaseExpiresAt', '<', now);
   const candidates = await q.execute();
-  const claimed: JobRow[] = [];
+  const claimed: JobsTable[] = [];
   for (const row of candidates) {
+    const attempts = Number(row.attempts) + 1;
     const ok = await conn.write(async (trx) => {
       const res = await trx
         .updateTable('jobs')
-        .set({
-          claimedBy: holder,
-          leaseExpiresAt: now + leaseMs,
-          attempts: Number(row.attempts) + 1,
-          updatedAt: now,
-        })
+        .set({ claimedBy: holder, leaseExpiresAt: now + leaseMs, attempts, updatedAt: now })
         .where('id', '=', row.id)
         .where('state', '=', 'running')
         .where('claimedBy', 'is not distinct from', row.claimedBy)
         .where('updatedAt', '=', row.updatedAt)
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) !== 1) return false;
-      // The job keeps its lease (holder = job id); only its expiry moves.
+      // A machine job keeps its lease (holder = job id); only its expiry moves.
       if (row.machineId) await leasesRepo(trx).acquire(row.machineId, row.id, leaseMs);
       return true;
     });
-    if (ok) claimed.push({ ...toJob(row), attempts: Number(row.attempts) + 1, claimedBy: holder });
+    if (ok)
+      claimed.push({ ...row, attempts, claimedBy: holder, leaseExpiresAt: now + leaseMs, updatedAt: now });
   }
   return claimed;
+}
+
+/** Takes over lifecycle jobs whose holder is gone (see claimLapsed). */
+export async function claimOrphans(
+  conn: Connection,
+  holder: string,
+  leaseMs: number,
+  all: boolean,
+): Promise<JobRow[]> {
+  return (await claimLapsed(conn, holder, leaseMs, { all, family: 'machine' })).map(toJob);
 }

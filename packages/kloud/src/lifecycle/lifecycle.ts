@@ -9,13 +9,13 @@
  * fails them cleanly: a build is rolled back, nothing is left in an in-progress state.
  */
 
-import { KloudError } from '../errors.js';
+import { KloudError, kloudErrors } from '../errors.js';
 import { getMachine } from '../machines/machine.js';
 import { ProviderError } from '../providers/errors.js';
 import { type ActionContext, ActionFailure, actions, rollbackBuild } from './actions.js';
 import type { LifecycleDeps } from './deps.js';
 import type { ProgressEvent } from './events.js';
-import { beginAction, claimOrphans, finishJob, type JobRow, renewLease } from './jobstore.js';
+import { beginAction, claimOrphans, finishJob, type JobRow, keepClaim } from './jobstore.js';
 import { type MachineAction, type MachineState, transitions } from './states.js';
 import { insertEvent } from './transition.js';
 
@@ -28,6 +28,9 @@ export interface ActionAccepted {
 
 class LeaseLost extends Error {}
 
+/** How often `ended` looks at a job running elsewhere when no event woke it. */
+const JOB_POLL_MS = 1_000;
+
 export class Lifecycle {
   private readonly running = new Map<string, { abort: AbortController; done: Promise<void> }>();
   private closed = false;
@@ -35,7 +38,12 @@ export class Lifecycle {
   constructor(private readonly deps: LifecycleDeps) {}
 
   /** Starts a call; resolves with its event id once the job is recorded (not when it ends). */
-  async request(machineId: string, action: MachineAction, actorId: string | null): Promise<ActionAccepted> {
+  async request(
+    machineId: string,
+    action: MachineAction,
+    actorId: string | null,
+    options: { parent?: string } = {},
+  ): Promise<ActionAccepted> {
     if (this.closed) throw new KloudError('Unavailable', 'Kloud is shutting down; retry in a moment');
     const { job, event } = await beginAction(this.deps.store.conn, {
       machineId,
@@ -44,6 +52,7 @@ export class Lifecycle {
       holder: this.deps.holder,
       leaseMs: this.deps.settings.leaseMs,
       maxAttempts: this.deps.settings.maxAttempts,
+      parent: options.parent,
     });
     this.deps.events.publish({ ...event, machineId });
     this.deps.log.info({ machineId, jobId: job.id, action, actorId }, 'lifecycle call accepted');
@@ -54,6 +63,50 @@ export class Lifecycle {
   /** Resolves when the job with this event id ends in this process (tests, stack apply). */
   async settled(eventId: string): Promise<void> {
     await this.running.get(eventId)?.done;
+  }
+
+  /**
+   * Resolves with how the job ended, wherever it runs: here (at once when it ends), or in another
+   * process sharing the store (woken by its events on PostgreSQL, with a bounded poll as the
+   * fallback for a lost notification). Rejects with the signal's reason when aborted first.
+   */
+  async ended(eventId: string, signal: AbortSignal): Promise<'done' | 'failed'> {
+    const { store } = this.deps;
+    let poked = false;
+    let wake: (() => void) | undefined;
+    const poke = () => {
+      poked = true;
+      wake?.();
+    };
+    const off = store.kind === 'postgres' ? await store.events.subscribe(poke, { jobId: eventId }) : () => {};
+    try {
+      for (;;) {
+        if (signal.aborted) throw signal.reason;
+        await this.settled(eventId);
+        poked = false;
+        const row = await store.conn.db
+          .selectFrom('jobs')
+          .select('state')
+          .where('id', '=', eventId)
+          .executeTakeFirst();
+        if (!row) throw kloudErrors.notFound(`no job ${eventId}`);
+        if (row.state === 'done' || row.state === 'failed') return row.state;
+        if (poked) continue;
+        await new Promise<void>((resolve) => {
+          const done = () => {
+            clearTimeout(timer);
+            signal.removeEventListener('abort', done);
+            wake = undefined;
+            resolve();
+          };
+          const timer = setTimeout(done, JOB_POLL_MS);
+          wake = done;
+          signal.addEventListener('abort', done, { once: true });
+        });
+      }
+    } finally {
+      off();
+    }
   }
 
   /** Takes over jobs left by a dead holder. `all`: every running job (single-process SQLite, at start). */
@@ -123,17 +176,10 @@ export class Lifecycle {
   }
 
   private keepLease(job: JobRow, abort: AbortController): () => void {
-    const every = Math.max(50, Math.floor(this.deps.settings.leaseMs / 3));
-    const timer = setInterval(() => {
-      renewLease(this.deps.store.conn, job, this.deps.holder, this.deps.settings.leaseMs).then(
-        (ok) => {
-          if (!ok) abort.abort(new LeaseLost('lease taken over by another holder'));
-        },
-        (err: unknown) => this.deps.log.warn({ err, jobId: job.id }, 'lease renewal failed; will retry'),
-      );
-    }, every);
-    timer.unref();
-    return () => clearInterval(timer);
+    return keepClaim(this.deps.store.conn, job, this.deps.holder, this.deps.settings.leaseMs, {
+      lost: () => abort.abort(new LeaseLost('lease taken over by another holder')),
+      error: (err) => this.deps.log.warn({ err, jobId: job.id }, 'lease renewal failed; will retry'),
+    });
   }
 
   private async execute(job: JobRow, abort: AbortController, failOnly: boolean): Promise<void> {

@@ -1,20 +1,22 @@
 /**
  * Stacks as callers see them (plan, apply, destroy, describe), one implementation behind the
  * REST API and the RPC methods. `apply` and `destroy` answer an event id at once; the plan is
- * carried out in the background by runner.ts. An apply interrupted by a Kloud restart is not
- * resumed as a whole: its machine jobs are, and running `apply` again finishes the rest (plan is
- * idempotent).
+ * carried out in the background by runner.ts, as a stack job this process holds a lease on.
+ * A stack job whose Kloud died is taken over by `recover` (another process once the lease
+ * lapsed, or the next start of a single-process SQLite Kloud) and resumed where it was, or
+ * failed cleanly past its attempts.
  */
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '@kk/backend/access/viewer.js';
 import { kloudErrors } from '../errors.js';
+import { claimLapsed, keepClaim } from '../lifecycle/jobstore.js';
 import { machineAccess } from '../machines/access.js';
 import { getMachine, specOf } from '../machines/machine.js';
 import { toInfo } from '../machines/service.js';
 import { type CurrentMachine, type Plan, type PlanAction, planStack } from './plan.js';
 import { type DesiredMachine, resolveStack } from './resolve.js';
-import { PlanRunner, type StackRef, type StackServiceDeps } from './runner.js';
-import { endStackJob, startStackJob } from './stack-jobs.js';
+import { PlanRunner, type StackServiceDeps } from './runner.js';
+import { type StackJob, type StackJobKind, StackJobLost, startStackJob, toStackJob } from './stack-jobs.js';
 import { parseTemplate } from './template.js';
 
 export interface StackInputsParams {
@@ -24,7 +26,8 @@ export interface StackInputsParams {
 }
 
 export class StackService {
-  private readonly running = new Map<string, Promise<unknown>>();
+  private readonly running = new Map<string, { abort: AbortController; done: Promise<unknown> }>();
+  private closed = false;
   private readonly runner: PlanRunner;
 
   constructor(private readonly deps: StackServiceDeps) {
@@ -115,15 +118,13 @@ export class StackService {
         machines: busy,
       });
     }
-    const eventId = randomUUID();
-    await startStackJob(this.deps.store.conn.db, {
-      id: eventId,
-      kind: 'stack.apply',
-      stackId: params.stackId,
-      holder: this.deps.holder,
-    });
-    this.launch(viewer, { id: params.stackId, templateId: stack.templateId }, eventId, plan);
-    return { eventId, actions: plan.actions };
+    const job = await this.begin(
+      viewer,
+      'stack.apply',
+      { id: params.stackId, templateId: stack.templateId },
+      plan,
+    );
+    return { eventId: job.id, actions: plan.actions };
   }
 
   async destroy(viewer: Viewer, stackId: string): Promise<{ eventId: string }> {
@@ -132,15 +133,8 @@ export class StackService {
     const plan = planStack([], current);
     if (plan.blocked)
       throw kloudErrors.conflict('some machines of the stack are busy; destroy again when their jobs end');
-    const eventId = randomUUID();
-    await startStackJob(this.deps.store.conn.db, {
-      id: eventId,
-      kind: 'stack.destroy',
-      stackId,
-      holder: this.deps.holder,
-    });
-    this.launch(viewer, { id: stackId, templateId: null }, eventId, plan);
-    return { eventId };
+    const job = await this.begin(viewer, 'stack.destroy', { id: stackId, templateId: null }, plan);
+    return { eventId: job.id };
   }
 
   async describe(viewer: Viewer, stackId: string) {
@@ -156,21 +150,126 @@ export class StackService {
     return { stackId: stack.id, title: stack.title, templateId: stack.templateId, machines };
   }
 
-  private launch(viewer: Viewer, stack: StackRef, eventId: string, plan: Plan): void {
-    const stackId = stack.id;
-    const done = this.runner
-      .run(viewer, stack, eventId, plan)
-      .then((error) => endStackJob(this.deps.store.conn.db, eventId, error))
-      .catch((err: unknown) => {
-        this.deps.log.error({ err, stackId }, 'stack job failed unexpectedly');
-        return endStackJob(this.deps.store.conn.db, eventId, 'internal error; see the Kloud log');
-      })
-      .finally(() => this.running.delete(eventId));
-    this.running.set(eventId, done);
+  private async begin(
+    viewer: Viewer,
+    kind: StackJobKind,
+    stack: { id: string; templateId: string | null },
+    plan: Plan,
+  ): Promise<StackJob> {
+    if (this.closed) throw kloudErrors.unavailable('Kloud is shutting down; retry in a moment');
+    const job = await startStackJob(this.deps.store.conn, {
+      id: randomUUID(),
+      kind,
+      holder: this.deps.holder,
+      leaseMs: this.deps.leaseMs,
+      maxAttempts: this.deps.maxAttempts,
+      payload: { actorId: viewer.id, stack, plan, steps: {} },
+    });
+    this.launch(job, viewer);
+    return job;
   }
 
-  /** Resolves when the stack job with this event id has ended (tests, benchmarks). */
+  /**
+   * Takes over stack jobs whose holder is gone (`all`: every running one not ours, for a
+   * single-process SQLite Kloud at start; else those whose lease lapsed) and resumes each, or
+   * fails it with a final event past its attempts.
+   */
+  async recover(all: boolean): Promise<number> {
+    if (this.closed) return 0;
+    const rows = await claimLapsed(this.deps.store.conn, this.deps.holder, this.deps.leaseMs, {
+      all,
+      family: 'stack',
+    });
+    for (const row of rows) {
+      const job = toStackJob(row);
+      const viewer = job.resumable
+        ? await this.deps.store.viewer(job.payload.actorId).catch(() => undefined)
+        : undefined;
+      const why = !job.resumable
+        ? 'it was started by an older Kloud that did not record its plan'
+        : !viewer
+          ? 'the user who asked for it no longer exists'
+          : job.attempts > job.maxAttempts
+            ? `its Kloud stopped ${job.attempts - 1} times`
+            : undefined;
+      this.deps.log.warn(
+        { jobId: job.id, attempts: job.attempts, why },
+        'taking over an interrupted stack job',
+      );
+      const run = { job, writes: Promise.resolve() as Promise<unknown> };
+      try {
+        if (why || !viewer) {
+          const error = `the Kloud running this stack job stopped and it cannot be resumed: ${why}; apply (or destroy) the stack again to finish it`;
+          await this.runner.emit(run, { message: error, status: 'failed', error }, { end: { error } });
+          continue;
+        }
+        await this.runner.emit(run, {
+          message: `the Kloud running this stack job stopped; resuming (attempt ${job.attempts} of ${job.maxAttempts})`,
+          status: 'running',
+        });
+        this.launch(job, viewer);
+      } catch (err) {
+        if (!(err instanceof StackJobLost)) throw err;
+      }
+    }
+    return rows.length;
+  }
+
+  private launch(job: StackJob, viewer: Viewer): void {
+    const abort = new AbortController();
+    const stackId = job.payload.stack.id;
+    const stopRenewing = keepClaim(
+      this.deps.store.conn,
+      { id: job.id, machineId: '' },
+      this.deps.holder,
+      this.deps.leaseMs,
+      {
+        lost: () => abort.abort(new StackJobLost('stack job taken over by another Kloud process')),
+        error: (err) =>
+          this.deps.log.warn({ err, jobId: job.id }, 'stack job lease renewal failed; will retry'),
+      },
+    );
+    const done = this.runner
+      .run(job, viewer, abort.signal)
+      .catch(async (err: unknown) => {
+        if (err instanceof StackJobLost || abort.signal.aborted) {
+          this.deps.log.warn(
+            { jobId: job.id, stackId, reason: String(err) },
+            'stack job stopped without finishing',
+          );
+          return;
+        }
+        this.deps.log.error({ err, stackId }, 'stack job failed unexpectedly');
+        const error = 'internal error; see the Kloud log';
+        await this.runner
+          .emit(
+            { job, writes: Promise.resolve() },
+            { message: 'stack job failed', status: 'failed', error },
+            { end: { error } },
+          )
+          .catch((endErr: unknown) =>
+            this.deps.log.error(
+              { err: endErr, jobId: job.id },
+              'could not record a failed stack job; its lease will lapse',
+            ),
+          );
+      })
+      .finally(() => {
+        stopRenewing();
+        this.running.delete(job.id);
+      });
+    this.running.set(job.id, { abort, done });
+  }
+
+  /** Resolves when the stack job with this event id has ended in this process (tests, benchmarks). */
   async settled(eventId: string): Promise<void> {
-    await this.running.get(eventId);
+    await this.running.get(eventId)?.done;
+  }
+
+  /** Stops running stack jobs without finishing them: their leases lapse and another process (or the next start) resumes them. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const r of this.running.values()) r.abort.abort(new StackJobLost('Kloud shutting down'));
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
 }

@@ -90,3 +90,8 @@ export const kloudErrors = {
   unavailable: (message: string, data?: Record<string, unknown>) =>
     new KloudError('Unavailable', message, data),
 };
+
+/** A call that could not reach its end over a link (closed, or its holder unreachable): worth retrying once it is back. */
+export function isLinkLost(err: unknown): boolean {
+  return err instanceof RpcError && err.code === AppCode.Unavailable;
+}

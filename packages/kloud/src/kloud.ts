@@ -37,6 +37,7 @@ import { AwsProvider } from './providers/aws/provider.js';
 import { DigitalOceanProvider } from './providers/digitalocean/provider.js';
 import { LocalProvider } from './providers/local/local-provider.js';
 import type { Provider } from './providers/provider.js';
+import { Agents } from './registry/agents.js';
 import { Registry } from './registry/registry.js';
 import { kloudRpcMethods } from './rpc/methods.js';
 import { lockDataDir } from './server/data-dir-lock.js';
@@ -129,6 +130,16 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     signingKid: () => keys.active().at(-1)!.kid,
     issueKiteKey: async (machineId, kiteId) => world.issueKiteKey(await getMachine(store, machineId), kiteId),
   });
+  const agents = new Agents({
+    store,
+    registry,
+    keys,
+    issuer: url,
+    self,
+    heartbeatMs: config.heartbeatMs,
+    log,
+  });
+  await agents.start();
   const tunnel = new Tunnel({ store, registry, keys: verifyKeys, issuer: url, log, self });
   const stopObeying = await obeyCloseOrders(store, tunnel, log);
   const lifecycle = new Lifecycle({
@@ -139,7 +150,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
     issueKiteKey: world.issueKiteKey,
     userData: world.userData,
     stackEnv: world.stackEnv,
-    agents: registry,
+    agents,
     events,
     log,
     settings: {
@@ -149,15 +160,14 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
       maxAttempts: 3,
     },
   });
-  const machines = new MachineService({ store, lifecycle, registry, events, keys, issuer: url });
+  const machines = new MachineService({ store, lifecycle, agents, events, keys, issuer: url });
   const pool = new WarmPool({ store, lifecycle, log });
   const stacks = new StackService({
     store,
     lifecycle,
-    registry,
     events,
     log,
-    agents: registry,
+    agents,
     provisionTimeoutMs: config.provisionTimeoutMs,
     holder,
     leaseMs: config.leaseMs,
@@ -231,6 +241,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
       await lifecycle.close();
       stopObeying();
       tunnel.close();
+      agents.close();
       await registry.close();
       rpc.close();
       app.server.closeAllConnections();

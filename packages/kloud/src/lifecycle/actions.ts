@@ -4,9 +4,10 @@
  * of an instance already in that state succeed.
  */
 import { randomUUID } from 'node:crypto';
+import { isLinkLost } from '../errors.js';
 import { type BuildSpec, buildSpecOf, type Machine } from '../machines/machine.js';
 import type { InstanceInfo, Provider, ProviderCredential } from '../providers/provider.js';
-import type { LifecycleDeps } from './deps.js';
+import type { ExecOutcome, LifecycleDeps } from './deps.js';
 import type { JobRow } from './jobstore.js';
 import { saveProgress } from './jobstore.js';
 import type { MachineState } from './states.js';
@@ -83,6 +84,9 @@ async function waitForKlient(ctx: ActionContext, what: string, percentage: numbe
   }
 }
 
+/** Runs of one provisioner cut short by a lost link before the build gives up. */
+const PROVISIONER_TRIES = 3;
+
 async function runProvisioners(ctx: ActionContext): Promise<void> {
   const provisioners = ctx.spec?.provisioners ?? [];
   if (!provisioners.length) return;
@@ -90,13 +94,22 @@ async function runProvisioners(ctx: ActionContext): Promise<void> {
   for (const [i, p] of provisioners.entries()) {
     const pct = 75 + Math.floor((20 * i) / provisioners.length);
     await ctx.progress(`running provisioner ${p.name} (${i + 1}/${provisioners.length})`, pct);
-    const out = await unlessAborted(
-      ctx.signal,
-      ctx.deps.agents.runScript(ctx.machine.kiteId!, p.content, {
-        env,
-        timeoutMs: ctx.deps.settings.provisionTimeoutMs,
-      }),
-    );
+    let out: ExecOutcome | undefined;
+    for (let tries = 1; !out; tries++) {
+      try {
+        out = await unlessAborted(
+          ctx.signal,
+          ctx.deps.agents.runScript(ctx.machine.kiteId!, p.content, {
+            env,
+            timeoutMs: ctx.deps.settings.provisionTimeoutMs,
+          }),
+        );
+      } catch (err) {
+        if (ctx.signal.aborted || !isLinkLost(err) || tries >= PROVISIONER_TRIES) throw err;
+        // Provisioners are idempotent (README): run it again once the Klient is back.
+        await waitForKlient(ctx, `link lost during provisioner ${p.name}; it runs again`, pct);
+      }
+    }
     if (out.exitCode !== 0) {
       const tail = out.stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 400);
       throw new ActionFailure(

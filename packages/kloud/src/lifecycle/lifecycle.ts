@@ -18,6 +18,7 @@ import type { ProgressEvent } from './events.js';
 import { beginAction, claimOrphans, finishJob, type JobRow, keepClaim } from './jobstore.js';
 import { type MachineAction, type MachineState, transitions } from './states.js';
 import { insertEvent } from './transition.js';
+import { Wakeup } from './wakeup.js';
 
 export interface ActionAccepted {
   eventId: string;
@@ -72,18 +73,13 @@ export class Lifecycle {
    */
   async ended(eventId: string, signal: AbortSignal): Promise<'done' | 'failed'> {
     const { store } = this.deps;
-    let poked = false;
-    let wake: (() => void) | undefined;
-    const poke = () => {
-      poked = true;
-      wake?.();
-    };
-    const off = store.kind === 'postgres' ? await store.events.subscribe(poke, { jobId: eventId }) : () => {};
+    const wakeup = new Wakeup();
+    const off =
+      store.kind === 'postgres' ? await store.events.subscribe(wakeup.poke, { jobId: eventId }) : () => {};
     try {
       for (;;) {
         if (signal.aborted) throw signal.reason;
         await this.settled(eventId);
-        poked = false;
         const row = await store.conn.db
           .selectFrom('jobs')
           .select('state')
@@ -91,18 +87,7 @@ export class Lifecycle {
           .executeTakeFirst();
         if (!row) throw kloudErrors.notFound(`no job ${eventId}`);
         if (row.state === 'done' || row.state === 'failed') return row.state;
-        if (poked) continue;
-        await new Promise<void>((resolve) => {
-          const done = () => {
-            clearTimeout(timer);
-            signal.removeEventListener('abort', done);
-            wake = undefined;
-            resolve();
-          };
-          const timer = setTimeout(done, JOB_POLL_MS);
-          wake = done;
-          signal.addEventListener('abort', done, { once: true });
-        });
+        await wakeup.sleep(JOB_POLL_MS, signal);
       }
     } finally {
       off();

@@ -13,7 +13,7 @@ import { kloudErrors } from '../errors.js';
 import type { EventBus, EventListener, ProgressEvent } from '../lifecycle/events.js';
 import type { ActionAccepted, Lifecycle } from '../lifecycle/lifecycle.js';
 import { allowedActions, type MachineAction } from '../lifecycle/states.js';
-import type { Registry } from '../registry/registry.js';
+import type { Agents } from '../registry/agents.js';
 import { machineAccess, scopeCovers } from './access.js';
 import type { Machine } from './machine.js';
 
@@ -32,7 +32,8 @@ const actionScope: Record<MachineAction, Scope> = {
 export interface MachineServiceDeps {
   store: Store;
   lifecycle: Lifecycle;
-  registry: Registry;
+  /** Klients wherever they are linked (a machine's `online`). */
+  agents: Agents;
   events: EventBus;
   keys: KeySet;
   issuer: string;
@@ -65,7 +66,7 @@ export class MachineService {
 
   async info(viewer: Viewer, machineId: string): Promise<MachineInfo> {
     const { machine, access } = await this.access(viewer, machineId);
-    return toInfo(machine, access, this.deps.registry.isOnline(machine.kiteId ?? ''));
+    return toInfo(machine, access, this.deps.agents.online(machine));
   }
 
   async events(

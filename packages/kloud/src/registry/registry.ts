@@ -16,7 +16,9 @@ import { errors as rpcErrors } from '@kk/protocol/errors.js';
 import { type Peer, type Principal, RpcEndpoint, verifyKiteKey } from '@kk/protocol/node.js';
 import { decodeProtectedHeader, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
-import type { AgentLinks, ExecOutcome } from '../lifecycle/deps.js';
+
+/** Announced (payload: kite id) once a process recorded a Klient's link in the store, for waiters elsewhere. */
+export const LINK_UP_CHANNEL = 'kk_link_up';
 
 export interface Link {
   kiteId: string;
@@ -43,7 +45,7 @@ export interface RegistryOptions {
   issueKiteKey: (machineId: string, kiteId: string) => Promise<string>;
 }
 
-export class Registry implements AgentLinks {
+export class Registry {
   readonly endpoint: RpcEndpoint;
   private readonly links = new Map<string, Link>();
   private closing = false;
@@ -123,6 +125,7 @@ export class Registry implements AgentLinks {
     this.options.log.info({ machineId, kiteId }, 'klient connected');
     void this.options.store.machines
       .setRegistry(machineId, { online: true, linkHolder: this.options.holder })
+      .then(() => this.options.store.notifier.publish(LINK_UP_CHANNEL, kiteId))
       .catch((err: unknown) => this.options.log.warn({ err, machineId }, 'could not record klient online'));
     for (const wake of this.waiters.get(kiteId) ?? []) wake();
     peer.onClose(() => {
@@ -134,6 +137,8 @@ export class Registry implements AgentLinks {
         .set({ online: 0, lastSeenAt: Date.now(), linkHolder: null })
         .where('id', '=', machineId)
         .where('kiteId', '=', kiteId)
+        // The Klient may already have linked to another process: only our record is ours to clear.
+        .where('linkHolder', '=', this.options.holder)
         .execute()
         .catch((err: unknown) =>
           this.options.log.warn({ err, machineId }, 'could not record klient offline'),
@@ -184,20 +189,6 @@ export class Registry implements AgentLinks {
     const link = this.link(kiteId);
     if (!link) throw rpcErrors.unavailable(`machine's klient is offline (kite ${kiteId})`);
     return link.peer.call(method, params, { timeoutMs });
-  }
-
-  async runScript(
-    kiteId: string,
-    script: string,
-    options: { env?: Record<string, string>; timeoutMs: number },
-  ): Promise<ExecOutcome> {
-    const out = await this.call(
-      kiteId,
-      'exec.run',
-      { argv: ['/bin/sh', '-c', script], env: options.env, timeoutMs: options.timeoutMs },
-      options.timeoutMs + 10_000,
-    );
-    return { exitCode: out.exitCode, signal: out.signal, stdout: out.stdout, stderr: out.stderr };
   }
 
   /**

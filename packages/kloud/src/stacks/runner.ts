@@ -15,13 +15,12 @@ import type { Store } from '@kk/backend/store/store.js';
 import type { Logger } from 'pino';
 import { kloudErrors } from '../errors.js';
 import type { WarmPool } from '../jobs/warm-pool.js';
-import type { AgentLinks } from '../lifecycle/deps.js';
 import type { EventBus } from '../lifecycle/events.js';
 import type { JobPayload } from '../lifecycle/jobstore.js';
 import { describeFailure, type Lifecycle } from '../lifecycle/lifecycle.js';
 import type { MachineAction } from '../lifecycle/states.js';
 import { getMachine, specOf } from '../machines/machine.js';
-import type { Registry } from '../registry/registry.js';
+import type { Agents } from '../registry/agents.js';
 import type { PlanAction } from './plan.js';
 import type { DesiredMachine } from './resolve.js';
 import { runInOrder } from './schedule.js';
@@ -36,9 +35,8 @@ import {
 export interface StackServiceDeps {
   store: Store;
   lifecycle: Lifecycle;
-  registry: Registry;
-  /** Klients wherever they are linked (provisioners of a reprovision). */
-  agents: AgentLinks;
+  /** Klients wherever they are linked (provisioners of a reprovision, `online` in describe). */
+  agents: Agents;
   events: EventBus;
   log: Logger;
   provisionTimeoutMs: number;

@@ -143,7 +143,7 @@ export class StackService {
     for (const c of await this.current(stackId)) {
       const m = await getMachine(this.deps.store, c.machineId);
       machines.push({
-        ...toInfo(m, machineAccess(viewer, m) ?? 'owner', this.deps.registry.isOnline(m.kiteId ?? '')),
+        ...toInfo(m, machineAccess(viewer, m) ?? 'owner', this.deps.agents.online(m)),
         name: c.name,
       });
     }

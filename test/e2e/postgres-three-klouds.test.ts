@@ -10,7 +10,8 @@
  * leases lapse and finish everything: every machine Running with its provisioners run once to
  * the end, one instance each, no job left running, and the stack job's event log complete and in
  * order when read from a surviving process. Builds ran on more than one process (the jobs' holders).
- * Destroying the stack through the second process then leaves no machine directory or process.
+ * A restart through the second process waits for the restarted Klient; destroying the stack
+ * through it then leaves no machine directory or process.
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -192,7 +193,11 @@ describe('three Kloud processes on one PostgreSQL', () => {
         at('the Kloud running this stack job stopped; resuming (attempt 2 of 3)'),
       );
 
-    const after: Json[] = (await apiB('GET', `/api/v1/stacks/${stack.id}/describe`)).body.machines;
+    // Online as seen from the second process, which holds no link: from the store's records.
+    const after: Json[] = await waitFor('every machine online at the second process', async () => {
+      const ms: Json[] = (await apiB('GET', `/api/v1/stacks/${stack.id}/describe`)).body.machines;
+      return ms.every((m) => m.online) ? ms : undefined;
+    });
     expect(after.map((m) => m.name).sort()).toEqual([...names].sort());
     for (const m of after) expect(m, m.name).toMatchObject({ state: 'Running', online: true });
 
@@ -227,6 +232,21 @@ describe('three Kloud processes on one PostgreSQL', () => {
         rpc.close();
       }
     }
+
+    // A restart through the second process: the third drops the old link when asked, and the
+    // restart ends once the restarted Klient linked again (not on the old link's record).
+    const edge = after.find((m) => m.name === 'edge');
+    const restart = await apiB('POST', `/api/v1/machines/${edge.id}/restart`);
+    expect(restart.status).toBe(202);
+    const restarted = await waitFor('edge restarted', async () => {
+      const events: Json[] = (await apiB('GET', `/api/v1/events/${restart.body.eventId}`)).body.events;
+      return events.at(-1)?.status === 'Rebooting' ? undefined : events.map((e) => e.message);
+    });
+    expect(restarted.at(-1)).toBe('restart completed');
+    // The old link's record was cleared and heartbeats do not bring a cleared record back: the
+    // machine reads online again only because the restarted Klient linked anew.
+    const edgeNow = (await apiB('GET', `/api/v1/machines/${edge.id}`)).body;
+    expect(edgeNow.registry).toMatchObject({ online: true, linkHolder: `http://127.0.0.1:${ports[2]}` });
 
     // Destroy through the second process (the links are held by the third): nothing is left.
     const destroy = await apiB('POST', `/api/v1/stacks/${stack.id}/destroy`);

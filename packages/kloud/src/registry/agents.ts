@@ -72,7 +72,7 @@ export class Agents implements AgentLinks {
   }
 
   /** The process address holding a live link to this machine's Klient, per the store (undefined: none). */
-  holderOf(machine: Machine): string | undefined {
+  private holderOf(machine: Machine): string | undefined {
     const r = machine.registry;
     const fresh =
       r.lastSeenAt !== null && r.lastSeenAt >= Date.now() - STALE_AFTER_HEARTBEATS * this.options.heartbeatMs;
@@ -123,7 +123,9 @@ export class Agents implements AgentLinks {
     const { registry, store } = this.options;
     if (registry.link(kiteId) || !this.shared) return registry.call(kiteId, method, params, timeoutMs);
     const machine = await store.machines.byKiteId(kiteId);
-    const holder = machine && this.holderOf(machine);
+    // A record without a recent heartbeat is tried all the same: a loaded holder may be late
+    // with it, and a dead one refuses at once (and its record is then forgotten).
+    const holder = machine?.registry.online ? machine.registry.linkHolder : null;
     if (!machine || !holder || holder === this.options.self)
       throw rpcErrors.unavailable(`machine's klient is offline (kite ${kiteId})`);
     const url = new URL(`/machines/${machine.id}/klient`, holder);
@@ -141,21 +143,31 @@ export class Agents implements AgentLinks {
     try {
       return await client.call(method, params, { timeoutMs });
     } catch (err) {
-      // The holder (or its link) is gone: forget its record so waiters wait for the Klient to
-      // link again, here or elsewhere. A holder that still has the link records it again at
-      // the Klient's next heartbeat.
-      if (isLinkLost(err))
-        await store.conn.db
-          .updateTable('machines')
-          .set({ online: 0, linkHolder: null })
-          .where('id', '=', machine.id)
-          .where('kiteId', '=', kiteId)
-          .where('linkHolder', '=', holder)
-          .execute()
-          .catch((dbErr: unknown) => this.options.log.warn({ err: dbErr }, 'could not forget a lost link'));
+      if (isLinkLost(err)) await this.forget(machine.id, kiteId, holder);
       throw err;
     } finally {
       client.close();
+    }
+  }
+
+  /**
+   * A call through `holder` was lost: clears its record of the link, and — only if that record
+   * was still its (the Klient may have linked elsewhere meanwhile) — has it drop the link, in
+   * case it is alive, so waiters wait for the Klient to link again, recorded anew.
+   */
+  private async forget(machineId: string, kiteId: string, holder: string): Promise<void> {
+    const { store } = this.options;
+    try {
+      const res = await store.conn.db
+        .updateTable('machines')
+        .set({ online: 0, linkHolder: null })
+        .where('id', '=', machineId)
+        .where('kiteId', '=', kiteId)
+        .where('linkHolder', '=', holder)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) > 0) await store.notifier.publish(LINK_DROP_CHANNEL, kiteId);
+    } catch (err) {
+      this.options.log.warn({ err, machineId }, 'could not forget a lost link');
     }
   }
 

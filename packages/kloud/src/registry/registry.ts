@@ -71,12 +71,21 @@ export class Registry {
         },
         'kite.heartbeat': async () => {
           const at = Date.now();
-          if (this.link(String(principal.kiteId)))
-            await options.store.machines.setRegistry(String(principal.machineId), {
-              online: true,
-              linkHolder: options.holder,
-              lastSeenAt: at,
-            });
+          const kiteId = String(principal.kiteId);
+          if (!this.link(kiteId)) return { at };
+          // Only a record naming this process is refreshed. One cleared behind it (another
+          // process dropped the link for a stop or restart, or took this process for dead) must
+          // not come back online by a heartbeat: the link is closed and the Klient links again,
+          // recorded anew wherever it lands.
+          const res = await options.store.conn.db
+            .updateTable('machines')
+            .set({ online: 1, lastSeenAt: at })
+            .where('id', '=', String(principal.machineId))
+            .where('kiteId', '=', kiteId)
+            .where('linkHolder', '=', options.holder)
+            .executeTakeFirst();
+          if (Number(res.numUpdatedRows) === 0)
+            await this.disconnect(kiteId, 'the link is no longer recorded here; link again');
           return { at };
         },
       }),
@@ -132,18 +141,23 @@ export class Registry {
       if (this.closing || this.links.get(kiteId) !== link) return;
       this.links.delete(kiteId);
       this.options.log.info({ machineId, kiteId }, 'klient disconnected');
-      void this.options.store.conn.db
-        .updateTable('machines')
-        .set({ online: 0, lastSeenAt: Date.now(), linkHolder: null })
-        .where('id', '=', machineId)
-        .where('kiteId', '=', kiteId)
-        // The Klient may already have linked to another process: only our record is ours to clear.
-        .where('linkHolder', '=', this.options.holder)
-        .execute()
-        .catch((err: unknown) =>
-          this.options.log.warn({ err, machineId }, 'could not record klient offline'),
-        );
+      void this.recordOffline(link);
     });
+  }
+
+  /** Records the machine offline, if the store still names this process as its link's holder. */
+  private async recordOffline(link: Link): Promise<void> {
+    await this.options.store.conn.db
+      .updateTable('machines')
+      .set({ online: 0, lastSeenAt: Date.now(), linkHolder: null })
+      .where('id', '=', link.machineId)
+      .where('kiteId', '=', link.kiteId)
+      // The Klient may already have linked to another process: only our record is ours to clear.
+      .where('linkHolder', '=', this.options.holder)
+      .execute()
+      .catch((err: unknown) =>
+        this.options.log.warn({ err, machineId: link.machineId }, 'could not record klient offline'),
+      );
   }
 
   link(kiteId: string): Link | undefined {
@@ -200,11 +214,7 @@ export class Registry {
     if (!link) return;
     this.links.delete(kiteId);
     link.peer.close(4003, reason);
-    await this.options.store.machines
-      .setRegistry(link.machineId, { online: false, linkHolder: null })
-      .catch((err: unknown) =>
-        this.options.log.warn({ err, machineId: link.machineId }, 'could not record klient offline'),
-      );
+    await this.recordOffline(link);
   }
 
   /**

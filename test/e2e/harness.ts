@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bootstrapAdmin } from '@kk/backend/bootstrap.js';
+import type { connect } from '@kk/protocol/node.js';
 import { pino } from 'pino';
 import { parse as parseYaml } from 'yaml';
 import { loadKloudConfig } from '../../packages/kloud/src/config.js';
@@ -194,4 +195,19 @@ export async function spawnKloud(
   });
   const token = /Admin token: (\S+)/.exec(out)?.[1];
   return { child, url, token };
+}
+
+/** The messages a `kloud.subscribe` stream delivers, up to and including the first whose status `ends` it. */
+export async function streamedMessages(
+  rpc: ReturnType<typeof connect>,
+  streamId: number,
+  ends: (status: string) => boolean,
+): Promise<string[]> {
+  const seen: string[] = [];
+  for await (const e of rpc.openReader(streamId)) {
+    const event = e as { message: string; status: string };
+    seen.push(event.message);
+    if (ends(event.status)) break;
+  }
+  return seen;
 }

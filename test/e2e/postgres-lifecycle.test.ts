@@ -15,6 +15,7 @@ import {
   killEverythingIn,
   machineSpec,
   startTestKloud,
+  streamedMessages,
   type TestKloud,
   tempDataDir,
   waitFor,
@@ -65,15 +66,11 @@ describe('lifecycle on PostgreSQL shared by two Klouds', () => {
     const loser = winner === a ? b : a;
     const rpc = connect(`${loser.kloud.url.replace('http', 'ws')}/api/v1/rpc`, a.token, { reconnect: false });
     const sub = await rpc.call('kloud.subscribe', { eventId });
-    const streamed = (async () => {
-      const seen: string[] = [];
-      for await (const e of rpc.openReader(sub.streamId)) {
-        const event = e as { message: string; status: string };
-        seen.push(event.message);
-        if (event.status === 'Running' || event.status === 'failed') break;
-      }
-      return seen;
-    })();
+    const streamed = streamedMessages(
+      rpc,
+      sub.streamId,
+      (status) => status === 'Running' || status === 'failed',
+    );
     await waitFor('the provisioner to run', async () => {
       const { body } = await a.api('GET', `/api/v1/events/${eventId}`);
       return body.events.some((e: { message: string }) => e.message.startsWith('running provisioner wait'))

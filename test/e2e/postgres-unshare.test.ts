@@ -4,29 +4,18 @@
  * code 4003) when the owner unshares through process A, which holds none of the connections:
  * the order reaches B through the store's LISTEN/NOTIFY. The owner's own connection stays.
  */
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { freePort } from '../support/free-port.js';
-import { startPostgres, type TestPostgres } from '../support/postgres.js';
-import { type Api, apiClient, killEverythingIn, spawnKloud, tempDataDir, waitFor } from './harness.js';
+import { type KloudProcesses, kloudProcesses } from '../support/kloud-processes.js';
+import { type Api, apiClient, waitFor } from './harness.js';
 
-let pg: TestPostgres;
-const dir = tempDataDir();
-const children: ChildProcess[] = [];
+let klouds: KloudProcesses;
 
 beforeAll(async () => {
-  pg = await startPostgres();
+  klouds = await kloudProcesses();
 }, 120_000);
-afterAll(async () => {
-  for (const child of children) {
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    await exited;
-  }
-  await killEverythingIn(dir);
-  await pg?.stop();
-}, 60_000);
+afterAll(() => klouds?.stopAll(), 60_000);
 
 /** A JSON-RPC WebSocket to the machine through Kloud; `closed` resolves with the close code. */
 async function open(url: string, token: string) {
@@ -55,14 +44,12 @@ async function open(url: string, token: string) {
 
 describe('unsharing on PostgreSQL shared by two Kloud processes', () => {
   it("closes a user's connection held by the other process; the owner's stays", async () => {
-    const databaseUrl = await pg.createDatabase('kloud_unshare');
+    const databaseUrl = await klouds.pg.createDatabase('kloud_unshare');
     const [portA, portB] = [await freePort(), await freePort()];
     // Machines and callers use B's address, so the Klient links to B and every caller is spliced there.
     const common = ['--database-url', databaseUrl, '--public-url', `http://127.0.0.1:${portB}`];
-    const a = await spawnKloud(dir, portA, [...common, '--heartbeat-ms', '1000']);
-    children.push(a.child);
-    const b = await spawnKloud(dir, portB, [...common, '--heartbeat-ms', '1000']);
-    children.push(b.child);
+    const a = await klouds.start(portA, [...common, '--heartbeat-ms', '1000']);
+    await klouds.start(portB, [...common, '--heartbeat-ms', '1000']);
     const token = a.token!;
     const viaA: Api = apiClient(() => `http://127.0.0.1:${portA}`, token);
     const viaB: Api = apiClient(() => `http://127.0.0.1:${portB}`, token);

@@ -21,6 +21,12 @@ export interface TestPostgres {
   port: number;
   /** Makes another empty database on the same server and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /**
+   * Shuts the server down as `pg_ctl stop -m fast` does (SIGINT: sessions are ended, the data is
+   * kept) and resolves once it exited; `start()` brings it back on the same port and data.
+   */
+  shutdown(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -65,6 +71,19 @@ function ready(child: ChildProcess, log: string[]): Promise<void> {
     child.stderr?.on('data', onData);
     child.once('exit', onExit);
   });
+}
+
+/** Ends every other session on `databaseUrl`'s database, as a server restart or a failover would. */
+export async function dropConnections(databaseUrl: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: databaseUrl });
+  await admin.connect();
+  try {
+    await admin.query(
+      'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
+    );
+  } finally {
+    await admin.end();
+  }
 }
 
 export async function startPostgres(
@@ -115,8 +134,18 @@ export async function startPostgres(
       '-c',
       'max_connections=100',
     ];
-    child = spawn(join(bin, 'postgres'), args, { ...ids, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-    await ready(child, []);
+    const start = async () => {
+      child = spawn(join(bin, 'postgres'), args, { ...ids, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      await ready(child, []);
+    };
+    const shutdown = async () => {
+      const running = child;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const exited = new Promise((resolve) => running.once('exit', resolve));
+      running.kill('SIGINT');
+      await exited;
+    };
+    await start();
     const base = `postgres://postgres@127.0.0.1:${port}`;
     const createDatabase = async (name: string) => {
       const client = new pg.Client({ connectionString: `${base}/postgres` });
@@ -129,7 +158,7 @@ export async function startPostgres(
       return `${base}/${name}`;
     };
     const url = await createDatabase(options.database ?? 'kk_test');
-    return { url, port, createDatabase, stop };
+    return { url, port, createDatabase, shutdown, start, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -16,6 +16,7 @@ import type { KeySet } from '@kk/protocol/tokens/index.js';
 import { registerWeb } from '@kk/web/server/register.js';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
+import { asRpcError } from './api/backend-error.js';
 import { keyRoutes } from './api/key-routes.js';
 import { kloudRoutes, type RouteDeps } from './api/routes.js';
 import { closeConnectionsOnUnshare } from './api/share-hooks.js';
@@ -180,7 +181,10 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
         const { user } = await resolveBearer(store, token ? `Bearer ${token}` : undefined);
         return { sub: user.id, scope: 'owner' };
       } catch (err) {
-        throw err instanceof BackendError ? errors.unauthenticated(err.message) : err;
+        // A bad token is a failed login; a database away is "retry", and not counted as one.
+        if (err instanceof BackendError && err.code !== 'unavailable')
+          throw errors.unauthenticated(err.message);
+        throw asRpcError(err);
       }
     },
     methods: kloudRpcMethods({ store, machines, stacks }),

@@ -39,18 +39,18 @@ export function toBackendError(error: unknown): BackendError {
 export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
   const backendError = toBackendError(error);
   if (backendError.code === 'unauthenticated') reply.header('www-authenticate', 'Bearer');
-  if (backendError.code === 'rate_limited')
-    reply.header(
-      'retry-after',
-      String((backendError.details as { retryAfterSeconds: number }).retryAfterSeconds),
-    );
+  const retryAfter = (backendError.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter));
   return reply.status(backendError.status).send(backendError.toBody());
 }
 
 /** Fastify error handler: logs what the caller does not see, answers the one error shape. */
 export function errorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   const backendError = toBackendError(error);
-  if (backendError.status >= 500) request.log.error({ err: error }, 'request failed');
+  // Unavailable (the database away, a restart) is the caller's to retry, not a bug: no stack.
+  if (backendError.code === 'unavailable')
+    request.log.warn({ reason: backendError.message }, 'request refused');
+  else if (backendError.status >= 500) request.log.error({ err: error }, 'request failed');
   return sendError(reply, backendError);
 }
 

@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropConnections } from '../../../../test/support/postgres.js';
 import { STORE_KINDS, storeHarness } from '../testing/stores.js';
 
 describe.each(STORE_KINDS)('leases, jobs and events on %s', (kind) => {
@@ -224,15 +224,7 @@ describe.each(STORE_KINDS)('leases, jobs and events on %s', (kind) => {
       heard = resolve;
     });
     await first.store.events.subscribe((e) => heard(e.message));
-    const admin = new pg.Client({ connectionString: first.databaseUrl });
-    await admin.connect();
-    try {
-      await admin.query(
-        'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
-      );
-    } finally {
-      await admin.end();
-    }
+    await dropConnections(first.databaseUrl!);
     await back;
     await first.store.events.append({
       eventId: 'e',
@@ -241,4 +233,50 @@ describe.each(STORE_KINDS)('leases, jobs and events on %s', (kind) => {
     });
     expect(await message).toBe('after reconnect for ada');
   });
+
+  it.runIf(kind === 'postgres')(
+    'reads on from the last event a subscriber saw when its LISTEN connection comes back',
+    async () => {
+      const restored: (() => void)[] = [];
+      const first = await harness.open({
+        logger: { warn: () => undefined, info: () => restored.shift()?.() },
+      });
+      const back = new Promise<void>((resolve) => restored.push(resolve));
+      const heard: string[] = [];
+      const waiters: (() => void)[] = [];
+      await first.store.events.subscribe(
+        (e) => {
+          heard.push(e.message);
+          waiters.shift()?.();
+        },
+        { machineId: 'm1' },
+      );
+      const next = () => new Promise<void>((resolve) => waiters.push(resolve));
+      // An event whose NOTIFY this process never hears (written without one, as if sent while its
+      // LISTEN connection was down), and one for another machine: only the catch-up can find them.
+      const missed = {
+        eventId: 'e',
+        status: 'ok',
+        at: Date.now(),
+        jobId: null,
+        percentage: null,
+        error: null,
+      };
+      await first.store.conn.db
+        .insertInto('events')
+        .values([
+          { ...missed, machineId: 'm1', message: 'missed' },
+          { ...missed, machineId: 'm2', message: 'not mine' },
+        ])
+        .execute();
+      const caughtUp = next();
+      await dropConnections(first.databaseUrl!);
+      await back;
+      await caughtUp;
+      const live = next();
+      await first.store.events.append({ eventId: 'e', machineId: 'm1', message: 'live', status: 'ok' });
+      await live;
+      expect(heard).toEqual(['missed', 'live']);
+    },
+  );
 });

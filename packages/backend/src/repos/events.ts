@@ -55,8 +55,8 @@ export function eventsRepo(db: Db, notifier: Notifier) {
     /**
      * Calls `listener` with each event appended from now on by any process (optionally only a
      * machine's or a job's), in the order the notifications arrive. Resolves once listening;
-     * returns the unsubscribe. Notifications are lost while a PostgreSQL LISTEN connection is
-     * being re-established: a listener that must see everything reads on with `list({after})`.
+     * returns the unsubscribe. When a PostgreSQL LISTEN connection comes back after a drop
+     * (a database restart), the events appended meanwhile are read and delivered then, once each.
      */
     async subscribe(
       listener: (event: JobEvent) => void,
@@ -64,25 +64,55 @@ export function eventsRepo(db: Db, notifier: Notifier) {
     ): Promise<() => void> {
       let queue = Promise.resolve();
       let active = true;
-      const remove = await notifier.subscribe(CHANNEL, (payload) => {
-        queue = queue
-          .then(async () => {
-            const event = await db
-              .selectFrom('events')
-              .selectAll()
-              .where('seq', '=', Number(payload))
-              .executeTakeFirst();
-            if (!active || !event) return;
-            if (only.machineId && event.machineId !== only.machineId) return;
-            if (only.jobId && event.jobId !== only.jobId) return;
-            listener(event);
-          })
-          .catch(() => undefined);
-      });
-      return () => {
+      /** The highest seq handled, where a catch-up reads on from; and the recent ones, so none is delivered twice. */
+      let last = 0;
+      const handled = new Set<number>();
+      const handle = (event: JobEvent) => {
+        if (!active || handled.has(event.seq)) return;
+        handled.add(event.seq);
+        if (handled.size > 10_000) handled.delete(handled.values().next().value!);
+        last = Math.max(last, event.seq);
+        if (only.machineId && event.machineId !== only.machineId) return;
+        if (only.jobId && event.jobId !== only.jobId) return;
+        listener(event);
+      };
+      const then = (work: () => Promise<void>) => {
+        queue = queue.then(work).catch(() => undefined);
+      };
+      const remove = await notifier.subscribe(CHANNEL, (payload) =>
+        then(async () => {
+          const event = await db
+            .selectFrom('events')
+            .selectAll()
+            .where('seq', '=', Number(payload))
+            .executeTakeFirst();
+          if (event) handle(event);
+        }),
+      );
+      const stopCatchUp = notifier.onRestored(() =>
+        then(async () => {
+          let q = db.selectFrom('events').selectAll().where('seq', '>', last);
+          if (only.machineId) q = q.where('machineId', '=', only.machineId);
+          if (only.jobId) q = q.where('jobId', '=', only.jobId);
+          for (const event of await q.orderBy('seq').limit(10_000).execute()) handle(event);
+        }),
+      );
+      const unsubscribe = () => {
         active = false;
         remove();
+        stopCatchUp();
       };
+      try {
+        const newest = await db
+          .selectFrom('events')
+          .select((eb) => eb.fn.max('seq').as('seq'))
+          .executeTakeFirst();
+        last = Math.max(last, Number(newest?.seq ?? 0));
+      } catch (err) {
+        unsubscribe();
+        throw err;
+      }
+      return unsubscribe;
     },
 
     /** Oldest first. At least one of eventId, jobId or machineId narrows it in the API. */

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { type Dialect, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
+import { resilientPool } from './pg-pool.js';
 
 export type DialectKind = 'sqlite' | 'postgres';
 
@@ -44,10 +45,10 @@ const pgTypes = {
 };
 
 function postgres(url: string, poolSize: number, onPoolError: (err: Error) => void): DialectSetup {
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: pgTypes });
+  const pool = resilientPool({ connectionString: url, max: poolSize, types: pgTypes });
   // An idle connection the server dropped (restart, failover) is an 'error' event; unhandled it
   // would end the process. The pool discards that client and the next query opens a new one.
-  pool.on('error', onPoolError);
+  pool.pool.on('error', onPoolError);
   const parsed = new URL(url);
   return {
     kind: 'postgres',

@@ -23,6 +23,11 @@ export interface Notifier {
   publish(channel: string, payload: string): Promise<void>;
   /** Resolves once listening (so nothing published after it is missed); returns the unsubscribe. */
   subscribe(channel: string, listener: NotifyListener): Promise<() => void>;
+  /**
+   * Calls `listener` each time listening resumes after the connection was lost (notifications
+   * sent meanwhile were missed: read on from the last position seen). Returns the unsubscribe.
+   */
+  onRestored(listener: () => void): () => void;
   close(): Promise<void>;
 }
 
@@ -54,6 +59,8 @@ export function memoryNotifier(): Notifier {
     async subscribe(channel, listener) {
       return add(listeners, channel, listener);
     },
+    // In memory nothing is ever missed.
+    onRestored: () => () => undefined,
     async close() {
       listeners.clear();
     },
@@ -65,6 +72,7 @@ const ident = (channel: string) => `"${channel.replace(/"/g, '""')}"`;
 
 export function postgresNotifier(db: Db, databaseUrl: string, logger?: StoreLogger): Notifier {
   const listeners: Listeners = new Map();
+  const restored = new Set<() => void>();
   let client: Promise<pg.Client> | undefined;
   let current: pg.Client | undefined;
   let closed = false;
@@ -102,7 +110,16 @@ export function postgresNotifier(db: Db, databaseUrl: string, logger?: StoreLogg
     const ready = (async () => {
       await c.connect();
       for (const channel of listeners.keys()) await c.query(`LISTEN ${ident(channel)}`);
-      if (dropped) logger?.info?.({ channels: [...listeners.keys()] }, 'event LISTEN connection restored');
+      if (dropped) {
+        logger?.info?.({ channels: [...listeners.keys()] }, 'event LISTEN connection restored');
+        for (const listener of restored) {
+          try {
+            listener();
+          } catch {
+            // One listener's failure is its own.
+          }
+        }
+      }
       dropped = false;
       failures = 0;
       return c;
@@ -124,6 +141,10 @@ export function postgresNotifier(db: Db, databaseUrl: string, logger?: StoreLogg
       else if (isNew) await (await client).query(`LISTEN ${ident(channel)}`);
       await client;
       return remove;
+    },
+    onRestored(listener) {
+      restored.add(listener);
+      return () => restored.delete(listener);
     },
     async close() {
       closed = true;

@@ -1,5 +1,5 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropConnections } from '../../../../test/support/postgres.js';
 import type { Viewer } from '../access/viewer.js';
 import { BackendError } from '../errors.js';
 import { STORE_KINDS, storeHarness } from '../testing/stores.js';
@@ -147,15 +147,7 @@ describe.each(STORE_KINDS)('store on %s', (kind) => {
       });
       const opened = await harness.open({ logger: { warn: () => dropped() } });
       await opened.store.users.create({ username: 'ada' }, null);
-      const admin = new pg.Client({ connectionString: opened.databaseUrl });
-      await admin.connect();
-      try {
-        await admin.query(
-          'select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()',
-        );
-      } finally {
-        await admin.end();
-      }
+      await dropConnections(opened.databaseUrl!);
       await warned;
       expect(await opened.store.ping()).toBe(true);
       expect((await opened.store.users.byUsername('ada'))?.username).toBe('ada');

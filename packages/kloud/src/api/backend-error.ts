@@ -5,7 +5,7 @@
  * Over RPC the same errors keep their own codes (InvalidState 4010, Conflict 4009).
  */
 import { BackendError, type ErrorCode } from '@kk/backend/errors.js';
-import { isKloudError, type KloudErrorName } from '../errors.js';
+import { isKloudError, KloudError, type KloudErrorName } from '../errors.js';
 
 const codes: Record<KloudErrorName, ErrorCode> = {
   InvalidParams: 'invalid_request',
@@ -26,4 +26,21 @@ export function asBackendError(err: unknown): unknown {
   const reason = reasons[err.kind];
   const details = err.data || reason ? { ...(reason ? { reason } : {}), ...(err.data ?? {}) } : undefined;
   return new BackendError(codes[err.kind], err.message, details);
+}
+
+/**
+ * The store out of reach (BackendError `unavailable`: the database restarting or gone) as Kloud's
+ * Unavailable, so RPC callers, Klients and tunnel callers hear 4503/503 and retry; anything else
+ * is returned as it is.
+ */
+export function storeUnavailable(err: unknown): unknown {
+  return err instanceof BackendError && err.code === 'unavailable'
+    ? new KloudError('Unavailable', err.message)
+    : err;
+}
+
+/** What an RPC caller (or a Klient at the registry) hears: Kloud's errors and an unreachable store with their codes. */
+export function asRpcError(caught: unknown): unknown {
+  const err = storeUnavailable(caught);
+  return isKloudError(err) ? err.toRpcError() : err;
 }

@@ -16,6 +16,7 @@ import { errors as rpcErrors } from '@kk/protocol/errors.js';
 import { type Peer, type Principal, RpcEndpoint, verifyKiteKey } from '@kk/protocol/node.js';
 import { decodeProtectedHeader, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
+import { asRpcError } from '../api/backend-error.js';
 
 /** Announced (payload: kite id) once a process recorded a Klient's link in the store, for waiters elsewhere. */
 export const LINK_UP_CHANNEL = 'kk_link_up';
@@ -101,7 +102,9 @@ export class Registry {
   /** A kite.key is good if it verifies and names a machine whose current kite id it is. */
   async authenticate(token: string | undefined): Promise<Principal> {
     const claims = await verifyKiteKey(token, this.options.keys, this.options.issuer);
-    const machine = await this.options.store.machines.byKiteId(claims.jti);
+    const machine = await this.options.store.machines.byKiteId(claims.jti).catch((err: unknown) => {
+      throw asRpcError(err);
+    });
     if (!machine)
       throw rpcErrors.unauthenticated(
         'kite.key is not the current key of any machine (rebuilt or destroyed?)',

@@ -5,7 +5,7 @@
 import type { Viewer } from '@kk/backend/access/viewer.js';
 import type { Store } from '@kk/backend/store/store.js';
 import type { CallContext, HandlerMap } from '@kk/protocol/peer.js';
-import { isKloudError } from '../errors.js';
+import { asRpcError } from '../api/backend-error.js';
 import type { MachineAction } from '../lifecycle/states.js';
 import type { MachineService } from '../machines/service.js';
 import type { StackService } from '../stacks/service.js';
@@ -21,7 +21,7 @@ async function as<T>(deps: RpcDeps, ctx: CallContext, fn: (viewer: Viewer) => Pr
   try {
     return await fn(await deps.store.viewer(ctx.principal.sub));
   } catch (err) {
-    throw isKloudError(err) ? err.toRpcError() : err;
+    throw asRpcError(err);
   }
 }
 

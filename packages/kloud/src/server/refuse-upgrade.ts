@@ -6,6 +6,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { isRpcError } from '@kk/protocol/errors.js';
+import { storeUnavailable } from '../api/backend-error.js';
 import { isKloudError } from '../errors.js';
 
 export function refuseUpgrade(
@@ -37,7 +38,8 @@ const rpcStatus: Record<number, number> = {
 };
 
 /** Refuses with the status that fits a thrown KloudError or RpcError; anything else is a 500. */
-export function refuseUpgradeWith(socket: Duplex, err: unknown): void {
+export function refuseUpgradeWith(socket: Duplex, caught: unknown): void {
+  const err = storeUnavailable(caught);
   if (isKloudError(err)) refuseUpgrade(socket, err.httpStatus, err.kind, err.message);
   else if (isRpcError(err)) refuseUpgrade(socket, rpcStatus[err.code] ?? 400, String(err.code), err.message);
   else refuseUpgrade(socket, 500, 'Internal', 'internal error; see the Kloud log');

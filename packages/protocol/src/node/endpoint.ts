@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
-import { errorCodeName, RpcError } from '../errors.js';
+import { ErrorCode, errorCodeName, RpcError } from '../errors.js';
 import type { Limits } from '../limits.js';
 import { resolveLimits } from '../limits.js';
 import { type HandlerMap, Peer } from '../peer.js';
@@ -66,7 +66,9 @@ export class RpcEndpoint {
     try {
       principal = await this.options.authenticate(upgradeToken(req), req);
     } catch (error) {
-      this.throttle.fail(address);
+      // "Cannot check now" (the server's store is away) is not a failed login: not counted, so
+      // callers retrying through an outage are not locked out once it ends.
+      if (!(error instanceof RpcError && error.code === ErrorCode.Unavailable)) this.throttle.fail(address);
       refuse(socket, error);
       return;
     }

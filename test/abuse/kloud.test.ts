@@ -6,6 +6,7 @@
  * WebSocket frames, upgrades sent half-way and left hanging, repeated bad logins, and a scan of
  * every log and refusal for the secrets planted in the test.
  */
+import { randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect as netConnect, type Socket } from 'node:net';
@@ -176,7 +177,7 @@ describe('REST bearer tokens', () => {
     expect((await rest('GET', `/api/v1/machines/${machineId}/state`, adminToken)).body.state).toBe('Running');
   });
 
-  it('throttles repeated bad logins per address at REST, RPC and the tunnel: 429 with Retry-After, others unaffected', async () => {
+  it('throttles repeated bad logins per address at REST, RPC, the tunnel and its data door: 429 with Retry-After, others unaffected', async () => {
     const from = '127.0.0.2';
     for (let i = 0; i < 20; i++)
       expect((await rest('GET', '/api/v1/users/me', `kk_guess_${i}`, from)).status).toBe(401);
@@ -206,6 +207,25 @@ describe('REST bearer tokens', () => {
     const good = (await api('POST', `/api/v1/machines/${machineId}/token`, {})).body.token as string;
     expect((await upgrade(door, { authorization: `Bearer ${good}` }, tunnelFrom)).status).toBe(429);
     expect((await upgrade(door, { authorization: `Bearer ${good}` })).status).toBe(101);
+    // And the tunnel's data door, for kite.keys (whatever channel they name).
+    const dataFrom = '127.0.0.5';
+    const dataDoor = `/tunnel/${randomUUID()}`;
+    const asKlient = (key: string) => ({ upgrade: 'kloud-tunnel', authorization: `Bearer ${key}` });
+    for (let i = 0; i < 20; i++)
+      expect((await upgrade(dataDoor, asKlient(`guess.${i}.x`), dataFrom)).status).toBe(401);
+    const dataRefused = await upgrade(dataDoor, asKlient('guess.x.x'), dataFrom);
+    expect(dataRefused.status).toBe(429);
+    expect(Number(dataRefused.retryAfter)).toBeGreaterThan(0);
+    expect((await upgrade(dataDoor, asKlient(kiteKey), dataFrom)).status).toBe(429);
+    // From elsewhere the good kite.key passes the key check (the channel does not exist: 404),
+    // and the machine's own data connections are unaffected.
+    expect((await upgrade(dataDoor, asKlient(kiteKey))).status).toBe(404);
+    const client = connect(wsUrl(door), good, { reconnect: false });
+    try {
+      expect((await client.call('klient.ping', {})).pong).toBe(true);
+    } finally {
+      client.close();
+    }
   });
 });
 

@@ -59,6 +59,8 @@ export class Tunnel {
   private readonly live = new Map<string, Set<LiveConnection>>();
   /** Callers whose access tokens fail, per address: the same rule as Kloud's other doors. */
   private readonly throttle = new AuthThrottle();
+  /** The same for kite.keys failing at the data door (`/tunnel/<channel>`), counted apart. */
+  private readonly klientThrottle = new AuthThrottle();
 
   constructor(private readonly options: TunnelOptions) {}
 
@@ -66,13 +68,7 @@ export class Tunnel {
   async handleCaller(req: IncomingMessage, socket: Duplex, head: Buffer, machineId: string): Promise<void> {
     socket.on('error', () => socket.destroy());
     const address = req.socket.remoteAddress ?? 'unknown';
-    const wait = this.throttle.retryAfter(address);
-    if (wait > 0) {
-      const seconds = Math.ceil(wait / 1000);
-      return refuseUpgrade(socket, 429, 'RateLimited', `too many failed logins; try again in ${seconds} s`, {
-        'Retry-After': String(seconds),
-      });
-    }
+    if (refusedAsThrottled(socket, this.throttle, address)) return;
     let kiteId: string;
     let userId: string;
     try {
@@ -187,17 +183,24 @@ export class Tunnel {
   /** `/tunnel/<channelId>`: the Klient's data connection for a channel it was asked to open. */
   async handleKlient(req: IncomingMessage, socket: Duplex, head: Buffer, channelId: string): Promise<void> {
     socket.on('error', () => socket.destroy());
+    const address = req.socket.remoteAddress ?? 'unknown';
+    if (refusedAsThrottled(socket, this.klientThrottle, address)) return;
+    if ((req.headers.upgrade ?? '').toLowerCase() !== TUNNEL_PROTOCOL)
+      return refuseUpgrade(socket, 400, 'InvalidParams', `upgrade to ${TUNNEL_PROTOCOL} expected`);
+    // The key first, then the channel: a guess at keys is counted whatever channel it names.
+    let kiteId: string;
+    try {
+      kiteId = (await verifyKiteKey(upgradeToken(req), this.options.keys, this.options.issuer)).jti;
+    } catch (err) {
+      this.klientThrottle.fail(address);
+      return refuseUpgradeWith(socket, err);
+    }
     const channel = this.pending.get(channelId);
     if (!channel)
       return refuseUpgrade(socket, 404, 'NotFound', 'no such channel (expired or already joined)');
-    if ((req.headers.upgrade ?? '').toLowerCase() !== TUNNEL_PROTOCOL)
-      return refuseUpgrade(socket, 400, 'InvalidParams', `upgrade to ${TUNNEL_PROTOCOL} expected`);
-    try {
-      const claims = await verifyKiteKey(upgradeToken(req), this.options.keys, this.options.issuer);
-      if (claims.jti !== channel.kiteId)
-        throw kloudErrors.forbidden('this channel belongs to another machine');
-    } catch (err) {
-      return refuseUpgradeWith(socket, err);
+    if (kiteId !== channel.kiteId) {
+      this.klientThrottle.fail(address);
+      return refuseUpgradeWith(socket, kloudErrors.forbidden('this channel belongs to another machine'));
     }
     if (!this.pending.delete(channelId))
       return refuseUpgrade(socket, 404, 'NotFound', 'channel already joined');
@@ -233,4 +236,15 @@ export class Tunnel {
       for (const e of set) e.splice.close({ code: 1001, reason: 'Kloud shutting down' });
     this.live.clear();
   }
+}
+
+/** Answers 429 with Retry-After, before any token is looked at, when `address` failed too often. */
+function refusedAsThrottled(socket: Duplex, throttle: AuthThrottle, address: string): boolean {
+  const wait = throttle.retryAfter(address);
+  if (wait <= 0) return false;
+  const seconds = Math.ceil(wait / 1000);
+  refuseUpgrade(socket, 429, 'RateLimited', `too many failed logins; try again in ${seconds} s`, {
+    'Retry-After': String(seconds),
+  });
+  return true;
 }

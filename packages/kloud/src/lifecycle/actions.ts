@@ -11,6 +11,7 @@ import type { ExecOutcome, LifecycleDeps } from './deps.js';
 import type { JobRow } from './jobstore.js';
 import { saveProgress } from './jobstore.js';
 import type { MachineState } from './states.js';
+import { unlessAborted } from './wakeup.js';
 
 export interface ActionContext {
   deps: LifecycleDeps;
@@ -27,29 +28,6 @@ export interface ActionContext {
 /** A step failed in a way the caller should see (the message is kept as the state reason). */
 export class ActionFailure extends Error {
   override readonly name = 'ActionFailure';
-}
-
-/**
- * Waits for `work` unless the job is aborted first (deadline, shutdown): a provider call or a
- * provisioner that does not watch the signal must not hold the job past its abort. What it was
- * doing is cleaned up by the failure path (the build's rollback destroys the instance).
- */
-function unlessAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    work.then(
-      (v) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(v);
-      },
-      (e: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(e);
-      },
-    );
-  });
 }
 
 async function recordInstance(ctx: ActionContext, info: InstanceInfo): Promise<void> {

@@ -18,7 +18,7 @@ import type { ProgressEvent } from './events.js';
 import { beginAction, claimOrphans, finishJob, type JobRow, keepClaim } from './jobstore.js';
 import { type MachineAction, type MachineState, transitions } from './states.js';
 import { insertEvent } from './transition.js';
-import { Wakeup } from './wakeup.js';
+import { unlessAborted, Wakeup } from './wakeup.js';
 
 export interface ActionAccepted {
   eventId: string;
@@ -78,8 +78,7 @@ export class Lifecycle {
       store.kind === 'postgres' ? await store.events.subscribe(wakeup.poke, { jobId: eventId }) : () => {};
     try {
       for (;;) {
-        if (signal.aborted) throw signal.reason;
-        await this.settled(eventId);
+        await unlessAborted(signal, this.settled(eventId));
         const row = await store.conn.db
           .selectFrom('jobs')
           .select('state')

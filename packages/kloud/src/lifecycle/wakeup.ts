@@ -3,6 +3,7 @@
  * until poked (a notification said something changed) or a bounded poll interval passes — the
  * fallback for a notification lost while a LISTEN connection was down. A poke that arrives
  * while the caller is looking is kept, so the next sleep returns at once and nothing is missed.
+ * `unlessAborted` stops waiting for work that does not watch the job's signal.
  */
 export class Wakeup {
   private poked = false;
@@ -33,4 +34,27 @@ export class Wakeup {
       signal?.addEventListener('abort', done, { once: true });
     });
   }
+}
+
+/**
+ * Waits for `work` unless the job is aborted first (deadline, shutdown): a provider call or a
+ * provisioner that does not watch the signal must not hold the job past its abort. What it was
+ * doing is cleaned up by the failure path (the build's rollback destroys the instance).
+ */
+export function unlessAborted<T>(signal: AbortSignal, work: Promise<T>): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
 }

@@ -41,6 +41,9 @@ async function outcome(api: Api, method: string, path: string, body?: unknown): 
 describe('PostgreSQL restarted under load', () => {
   it('answers 503 while the database is down, and recovers by itself with no job lost', async () => {
     const databaseUrl = await klouds.pg.createDatabase('kloud_restart');
+    // Longer than the outage: a job whose lease lapses while the database is away is run twice
+    // today (the process that held it goes on; see the Kloud README), which this test does not cover.
+    const leaseMs = 15_000;
     const [portA, portB] = [await freePort(), await freePort()];
     // Klients and callers use B's address; A serves the same API from the same database.
     const common = [
@@ -51,7 +54,7 @@ describe('PostgreSQL restarted under load', () => {
       '--heartbeat-ms',
       '1000',
       '--lease-ms',
-      '3000',
+      String(leaseMs),
       '--sweep-ms',
       '500',
     ];
@@ -182,6 +185,11 @@ describe('PostgreSQL restarted under load', () => {
     const live = await streamed;
     rpc.close();
     expect(live.at(-1)).toBe('build completed');
+    // The subscriber saw every stored event, in order, and the build is one job, done.
+    const stored = (await viaA('GET', `/api/v1/events/${eventId}`)).body.events;
+    expect(live).toEqual(stored.map((e: { message: string }) => e.message));
+    const jobs = (await viaA('GET', `/api/v1/jobs?machineId=${gated}`)).body.items;
+    expect(jobs.map((j: { id: string; state: string }) => [j.id, j.state])).toEqual([[eventId, 'done']]);
     // Klients are heard again: heartbeats recorded after the restart.
     const restartedAt = Date.now();
     for (const id of [steady, gated])

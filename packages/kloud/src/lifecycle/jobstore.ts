@@ -186,8 +186,10 @@ export async function renewLease(
 }
 
 /**
- * Renews a running job's claim every third of its lease until the returned function is called;
- * `lost` is told once when the claim was taken over (the job must stop without finishing).
+ * Renews a running job's claim every third of its lease until the returned function is called.
+ * `lost` is told (at most once) when the claim was taken over, or when no renewal succeeded for
+ * nearly a lease (the database was out of reach or this process stalled): by then another
+ * process may have taken the job over, so the job must stop without finishing.
  */
 export function keepClaim(
   conn: Connection,
@@ -196,30 +198,67 @@ export function keepClaim(
   leaseMs: number,
   on: { lost(): void; error(err: unknown): void },
 ): () => void {
-  const timer = setInterval(
+  // Counted from when a renewal was sent, less a margin: the database's expiry is no earlier.
+  const margin = Math.min(1_000, Math.floor(leaseMs / 10));
+  let stopped = false;
+  let deadline: ReturnType<typeof setTimeout> | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const stop = () => {
+    stopped = true;
+    clearInterval(timer);
+    clearTimeout(deadline);
+  };
+  const lose = () => {
+    if (stopped) return;
+    stop();
+    on.lost();
+  };
+  const heldFrom = (sent: number) => {
+    clearTimeout(deadline);
+    deadline = setTimeout(lose, Math.max(0, sent + leaseMs - margin - Date.now()));
+    deadline.unref();
+  };
+  timer = setInterval(
     () => {
+      const sent = Date.now();
       renewLease(conn, job, holder, leaseMs).then((ok) => {
-        if (!ok) on.lost();
+        if (stopped) return;
+        if (ok) heldFrom(sent);
+        else lose();
       }, on.error);
     },
     Math.max(50, Math.floor(leaseMs / 3)),
   );
   timer.unref();
-  return () => clearInterval(timer);
+  heldFrom(Date.now());
+  return stop;
 }
 
-/** Persists progress facts (instance id, step) so a crashed job can be resumed or undone. */
+/**
+ * The job's claim went to another process (it lapsed: this process was stalled, or cut off from
+ * the database, past its lease): this process must stop the job without writing its outcome.
+ */
+export class ClaimLost extends Error {
+  override readonly name = 'ClaimLost';
+}
+
+/** Persists progress facts (instance id, step) so a crashed job can be resumed or undone; only while the job is ours. */
 export async function saveProgress(db: Db, job: JobRow): Promise<void> {
-  await db
+  const res = await db
     .updateTable('jobs')
     .set({ payload: JSON.stringify(job.payload), updatedAt: Date.now() })
     .where('id', '=', job.id)
-    .execute();
+    .where('claimedBy', '=', job.claimedBy)
+    .where('state', '=', 'running')
+    .executeTakeFirst();
+  if (Number(res.numUpdatedRows) !== 1) throw new ClaimLost(`job ${job.id} was taken over`);
 }
 
 /**
  * Ends a job: the machine reaches `state` (the target on success, the previous state on
- * failure, with the reason kept), the lease is released, the final event recorded.
+ * failure, with the reason kept), the lease is released, the final event recorded — only while
+ * the job is still this holder's (`job.claimedBy`); otherwise nothing changes and ClaimLost is
+ * thrown.
  */
 export async function finishJob(
   conn: Connection,
@@ -228,7 +267,7 @@ export async function finishJob(
 ): Promise<ProgressEvent> {
   return conn.write(async (trx) => {
     const now = Date.now();
-    await trx
+    const res = await trx
       .updateTable('jobs')
       .set({
         state: outcome.ok ? 'done' : 'failed',
@@ -239,7 +278,10 @@ export async function finishJob(
         updatedAt: now,
       })
       .where('id', '=', job.id)
-      .execute();
+      .where('claimedBy', '=', job.claimedBy)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) !== 1) throw new ClaimLost(`job ${job.id} was taken over`);
     const before = await trx
       .selectFrom('machines')
       .select('state')

@@ -15,7 +15,15 @@ import { ProviderError } from '../providers/errors.js';
 import { type ActionContext, ActionFailure, actions, rollbackBuild } from './actions.js';
 import type { LifecycleDeps } from './deps.js';
 import type { ProgressEvent } from './events.js';
-import { beginAction, claimOrphans, finishJob, type JobRow, keepClaim } from './jobstore.js';
+import {
+  beginAction,
+  ClaimLost,
+  claimOrphans,
+  finishJob,
+  type JobRow,
+  keepClaim,
+  renewLease,
+} from './jobstore.js';
 import { type MachineAction, type MachineState, transitions } from './states.js';
 import { insertEvent } from './transition.js';
 import { unlessAborted, Wakeup } from './wakeup.js';
@@ -26,8 +34,6 @@ export interface ActionAccepted {
   action: MachineAction;
   state: MachineState;
 }
-
-class LeaseLost extends Error {}
 
 /** How often `ended` looks at a job running elsewhere when no event woke it. */
 const JOB_POLL_MS = 1_000;
@@ -133,7 +139,7 @@ export class Lifecycle {
   /** Stops running jobs without finishing them: their leases expire and recovery takes them over. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const r of this.running.values()) r.abort.abort(new LeaseLost('Kloud shutting down'));
+    for (const r of this.running.values()) r.abort.abort(new ClaimLost('Kloud shutting down'));
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
 
@@ -161,7 +167,7 @@ export class Lifecycle {
 
   private keepLease(job: JobRow, abort: AbortController): () => void {
     return keepClaim(this.deps.store.conn, job, this.deps.holder, this.deps.settings.leaseMs, {
-      lost: () => abort.abort(new LeaseLost('lease taken over by another holder')),
+      lost: () => abort.abort(new ClaimLost('claim lost: taken over, or not renewed within its lease')),
       error: (err) => this.deps.log.warn({ err, jobId: job.id }, 'lease renewal failed; will retry'),
     });
   }
@@ -204,11 +210,14 @@ export class Lifecycle {
       this.deps.events.publish({ ...done, machineId: job.machineId });
       this.deps.log.info({ machineId: job.machineId, jobId: job.id, action }, 'lifecycle call completed');
     } catch (err) {
-      if (abort.signal.aborted && abort.signal.reason instanceof LeaseLost) {
-        this.deps.log.warn(
-          { jobId: job.id, reason: abort.signal.reason.message },
-          'job stopped without finishing',
-        );
+      const lost =
+        err instanceof ClaimLost
+          ? err
+          : abort.signal.aborted && abort.signal.reason instanceof ClaimLost
+            ? abort.signal.reason
+            : undefined;
+      if (lost) {
+        this.deps.log.warn({ jobId: job.id, reason: lost.message }, 'job stopped without finishing');
         return;
       }
       // An abort for a reason (deadline) fails the job with that reason, whatever step noticed it.
@@ -230,6 +239,20 @@ export class Lifecycle {
       reason: `${job.payload.action} failed: ${reason}`,
     };
     if (ctx && job.payload.action === 'build') {
+      // Never undo what another process may be building now: only while the job is still ours.
+      const ours = await renewLease(
+        this.deps.store.conn,
+        job,
+        this.deps.holder,
+        this.deps.settings.leaseMs,
+      ).catch(() => false);
+      if (!ours) {
+        this.deps.log.warn(
+          { jobId: job.id, reason },
+          'failed build not rolled back: its claim could not be confirmed; whoever takes it over resumes or fails it',
+        );
+        return;
+      }
       end = await rollbackBuild(ctx, reason).catch((rollbackErr: unknown) => ({
         state: 'Unknown' as const,
         reason: `build failed: ${reason}; cleaning up also failed: ${describeFailure(rollbackErr)}; the reconciler will look`,
@@ -252,6 +275,10 @@ export class Lifecycle {
         event,
       });
     } catch (finishErr) {
+      if (finishErr instanceof ClaimLost) {
+        this.deps.log.warn({ jobId: job.id }, 'failed job was taken over before its end was recorded');
+        return;
+      }
       // The lease expires and recovery finishes the job; never leave it silently.
       this.deps.log.error(
         { err: finishErr, jobId: job.id },

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { kloudErrors } from '../errors.js';
 import type { WarmPool } from '../jobs/warm-pool.js';
 import type { EventBus } from '../lifecycle/events.js';
-import type { JobPayload } from '../lifecycle/jobstore.js';
+import { ClaimLost, type JobPayload } from '../lifecycle/jobstore.js';
 import { describeFailure, type Lifecycle } from '../lifecycle/lifecycle.js';
 import type { MachineAction } from '../lifecycle/states.js';
 import { getMachine, specOf } from '../machines/machine.js';
@@ -24,13 +24,7 @@ import type { Agents } from '../registry/agents.js';
 import type { PlanAction } from './plan.js';
 import type { DesiredMachine } from './resolve.js';
 import { runInOrder } from './schedule.js';
-import {
-  percentDone,
-  recordStackProgress,
-  type StackJob,
-  StackJobLost,
-  type StepRecord,
-} from './stack-jobs.js';
+import { percentDone, recordStackProgress, type StackJob, type StepRecord } from './stack-jobs.js';
 
 export interface StackServiceDeps {
   store: Store;
@@ -101,7 +95,7 @@ export class PlanRunner {
 
   /**
    * Runs (or resumes) the job's plan and records its end; resolves with the failure summary, or
-   * undefined when every machine succeeded. Rejects with StackJobLost, or the signal's reason,
+   * undefined when every machine succeeded. Rejects with or the signal's reason,
    * when it must stop without finishing.
    */
   async run(job: StackJob, viewer: Viewer, signal: AbortSignal): Promise<string | undefined> {
@@ -122,7 +116,7 @@ export class PlanRunner {
       try {
         await this.execute(run, a);
       } catch (err) {
-        if (err instanceof StackJobLost || signal.aborted) throw err;
+        if (err instanceof ClaimLost || signal.aborted) throw err;
         const why = describeFailure(err);
         await record(a, { status: 'failed', error: why }, `${a.machine}: ${a.action} failed: ${why}`);
         throw err;
@@ -148,7 +142,7 @@ export class PlanRunner {
     );
     const outcomes = [...first, ...second];
     // A step stopped because this process lost the job (or is closing) is not a failure: stop.
-    for (const [, o] of outcomes) if (o.status === 'failed' && o.error instanceof StackJobLost) throw o.error;
+    for (const [, o] of outcomes) if (o.status === 'failed' && o.error instanceof ClaimLost) throw o.error;
     if (signal.aborted) throw signal.reason;
     const failures = outcomes.filter(([, o]) => o.status !== 'succeeded');
     if (failures.length === 0) {

@@ -9,14 +9,14 @@
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '@kk/backend/access/viewer.js';
 import { kloudErrors } from '../errors.js';
-import { claimLapsed, keepClaim } from '../lifecycle/jobstore.js';
+import { ClaimLost, claimLapsed, keepClaim } from '../lifecycle/jobstore.js';
 import { machineAccess } from '../machines/access.js';
 import { getMachine, specOf } from '../machines/machine.js';
 import { toInfo } from '../machines/service.js';
 import { type CurrentMachine, type Plan, type PlanAction, planStack } from './plan.js';
 import { type DesiredMachine, resolveStack } from './resolve.js';
 import { PlanRunner, type StackServiceDeps } from './runner.js';
-import { type StackJob, type StackJobKind, StackJobLost, startStackJob, toStackJob } from './stack-jobs.js';
+import { type StackJob, type StackJobKind, startStackJob, toStackJob } from './stack-jobs.js';
 import { parseTemplate } from './template.js';
 
 export interface StackInputsParams {
@@ -209,7 +209,7 @@ export class StackService {
         });
         this.launch(job, viewer);
       } catch (err) {
-        if (!(err instanceof StackJobLost)) throw err;
+        if (!(err instanceof ClaimLost)) throw err;
       }
     }
     return rows.length;
@@ -224,7 +224,7 @@ export class StackService {
       this.deps.holder,
       this.deps.leaseMs,
       {
-        lost: () => abort.abort(new StackJobLost('stack job taken over by another Kloud process')),
+        lost: () => abort.abort(new ClaimLost('claim lost: taken over, or not renewed within its lease')),
         error: (err) =>
           this.deps.log.warn({ err, jobId: job.id }, 'stack job lease renewal failed; will retry'),
       },
@@ -232,7 +232,7 @@ export class StackService {
     const done = this.runner
       .run(job, viewer, abort.signal)
       .catch(async (err: unknown) => {
-        if (err instanceof StackJobLost || abort.signal.aborted) {
+        if (err instanceof ClaimLost || abort.signal.aborted) {
           this.deps.log.warn(
             { jobId: job.id, stackId, reason: String(err) },
             'stack job stopped without finishing',
@@ -269,7 +269,7 @@ export class StackService {
   /** Stops running stack jobs without finishing them: their leases lapse and another process (or the next start) resumes them. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const r of this.running.values()) r.abort.abort(new StackJobLost('Kloud shutting down'));
+    for (const r of this.running.values()) r.abort.abort(new ClaimLost('Kloud shutting down'));
     await Promise.allSettled([...this.running.values()].map((r) => r.done));
   }
 }

@@ -9,6 +9,7 @@
 import type { Connection } from '@kk/backend/store/db.js';
 import type { JobsTable } from '@kk/backend/store/schema.js';
 import type { ProgressEvent } from '../lifecycle/events.js';
+import { ClaimLost } from '../lifecycle/jobstore.js';
 import { insertEvent } from '../lifecycle/transition.js';
 import type { Plan } from './plan.js';
 
@@ -40,11 +41,6 @@ export interface StackJob {
   createdAt: number;
   /** False for a row written before stack jobs recorded their plan: it can only be failed. */
   resumable: boolean;
-}
-
-/** The job's claim went to another process: this one stops without writing anything more. */
-export class StackJobLost extends Error {
-  override readonly name = 'StackJobLost';
 }
 
 export async function startStackJob(
@@ -112,7 +108,7 @@ export function toStackJob(row: JobsTable): StackJob {
 
 /**
  * Records the job's progress (its payload as it is now) and an event, in one transaction, only
- * while `holder` still holds the job; throws StackJobLost otherwise. With `end`, the job ends
+ * while `holder` still holds the job; throws ClaimLost otherwise. With `end`, the job ends
  * too (`done`, or `failed` with the error).
  */
 export async function recordStackProgress(
@@ -137,7 +133,7 @@ export async function recordStackProgress(
       .where('state', '=', 'running')
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) !== 1)
-      throw new StackJobLost(`stack job ${job.id} was taken over by another Kloud process`);
+      throw new ClaimLost(`stack job ${job.id} was taken over by another Kloud process`);
     return insertEvent(trx, { ...event, jobId: job.id }, conn.kind);
   });
 }

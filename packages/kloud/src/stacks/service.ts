@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Viewer } from '@kk/backend/access/viewer.js';
+import { BackendError } from '@kk/backend/errors.js';
 import { kloudErrors } from '../errors.js';
 import { ClaimLost, claimLapsed, keepClaim } from '../lifecycle/jobstore.js';
 import { machineAccess } from '../machines/access.js';
@@ -183,7 +184,11 @@ export class StackService {
     for (const row of rows) {
       const job = toStackJob(row);
       const viewer = job.resumable
-        ? await this.deps.store.viewer(job.payload.actorId).catch(() => undefined)
+        ? await this.deps.store.viewer(job.payload.actorId).catch((err: unknown) => {
+            // A user deleted since; anything else (the database away) is retried at the next sweep.
+            if (err instanceof BackendError && err.code === 'not_found') return undefined;
+            throw err;
+          })
         : undefined;
       const why = !job.resumable
         ? 'it was started by an older Kloud that did not record its plan'

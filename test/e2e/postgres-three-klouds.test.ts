@@ -9,7 +9,7 @@
  * their provisioner. The others take over the interrupted builds and the stack job once their
  * leases lapse and finish everything: every machine Running with its provisioners run once to
  * the end, one instance each, no job left running, and the stack job's event log complete and in
- * order when read from a surviving process. Builds ran on more than one process (the jobs' holders).
+ * order when read from a surviving process, and exactly what a subscriber on it saw live. Builds ran on more than one process (the jobs' holders).
  * A restart through the second process waits for the restarted Klient; destroying the stack
  * through it then leaves no machine directory or process.
  */
@@ -27,6 +27,7 @@ import {
   type Json,
   killEverythingIn,
   spawnKloud,
+  streamedMessages,
   tempDataDir,
   waitFor,
 } from './harness.js';
@@ -112,6 +113,10 @@ describe('three Kloud processes on one PostgreSQL', () => {
     const apply = await apiA('POST', `/api/v1/stacks/${stack.id}/apply`, {});
     expect(apply.status).toBe(202);
     const applyId: string = apply.body.eventId;
+    // A subscriber on the second process from the start: it must see the whole log live, in order.
+    const rpc = connect(`ws://127.0.0.1:${ports[1]}/api/v1/rpc`, token, { reconnect: false });
+    const sub = await rpc.call('kloud.subscribe', { eventId: applyId });
+    const live = streamedMessages(rpc, sub.streamId, (status) => status !== 'running');
 
     // Mid-way: db and cache built (by the first process, their Klients linked to the third), web
     // and worker waiting at their provisioner, edge not started.
@@ -159,6 +164,8 @@ describe('three Kloud processes on one PostgreSQL', () => {
     );
     const log = stackEvents.map((e) => e.message);
     expect(log.at(-1), log.join('\n')).toBe('stack applied');
+    expect(await live, 'what the subscriber saw live').toEqual(log);
+    rpc.close();
     // Complete and in order: stored order is seq order; each step starts once, ends once, after
     // what it depends on; the takeover is recorded once.
     const seqs = stackEvents.map((e) => e.seq as number);

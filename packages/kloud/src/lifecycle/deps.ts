@@ -15,7 +15,7 @@ export interface ExecOutcome {
   stderr: string;
 }
 
-/** Klients as the registry sees them: online tracking and calls over their link. */
+/** Klients wherever they are linked (this process or, on PostgreSQL, another): waits and calls over their links. */
 export interface AgentLinks {
   /** Resolves once the Klient with this kite id is registered; rejects on timeout or abort. */
   waitOnline(kiteId: string, timeoutMs: number, signal: AbortSignal): Promise<void>;

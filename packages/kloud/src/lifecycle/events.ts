@@ -1,8 +1,8 @@
 /**
- * Progress events of lifecycle jobs (DESIGN §5): stored (jobstore.insertEvent) so a late or
- * polling client can read them, and published here to live subscribers (WebSocket clients).
- * One process only: several Kloud processes on PostgreSQL would fan out with LISTEN/NOTIFY,
- * which is not built yet (README).
+ * Progress events of lifecycle and stack jobs (DESIGN §5): stored (transition.insertEvent) so a
+ * late or polling client can read them, and published here to this process's live subscribers
+ * (WebSocket clients). Subscribers on other Kloud processes sharing a PostgreSQL hear of them
+ * through the store's LISTEN/NOTIFY (machines/service.ts subscribes to both).
  */
 export interface ProgressEvent {
   eventId: string;

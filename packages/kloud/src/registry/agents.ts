@@ -15,8 +15,9 @@
  * - `disconnect` records the machine offline at once and asks whichever process holds the link
  *   to drop it (`NOTIFY`).
  *
- * A call through a holder that dies fails with Unavailable, like a dropped link here: the
- * caller waits for the Klient to come back (it reconnects by itself) and decides what to redo.
+ * A call through a holder that dies fails with Unavailable, like a dropped link here; the
+ * holder's record is cleared (and a holder still alive asked to drop the link), so the caller
+ * waits for the Klient to link again (it reconnects by itself) and decides what to redo.
  */
 import type { Store } from '@kk/backend/store/store.js';
 import type { MethodName, ParamsOf, ResultOf } from '@kk/protocol/catalogue/index.js';

@@ -17,12 +17,21 @@ export interface BinaryFrame {
 
 export function encodeFrame(streamId: number, seq: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(FRAME_HEADER_BYTES + payload.byteLength);
-  const view = new DataView(out.buffer);
+  out.set(payload, FRAME_HEADER_BYTES);
+  return frameInPlace(streamId, seq, out);
+}
+
+/**
+ * Fills in the header of `frame`, whose first FRAME_HEADER_BYTES bytes the producer left free
+ * before the payload: a large payload read straight into place is framed without being copied.
+ */
+export function frameInPlace(streamId: number, seq: number, frame: Uint8Array): Uint8Array {
+  if (frame.byteLength < FRAME_HEADER_BYTES) throw new RangeError('a frame has room for its header');
+  const view = new DataView(frame.buffer, frame.byteOffset, FRAME_HEADER_BYTES);
   view.setUint8(0, FrameKind.StreamData);
   view.setUint32(1, streamId);
   view.setUint32(5, seq >>> 0);
-  out.set(payload, FRAME_HEADER_BYTES);
-  return out;
+  return frame;
 }
 
 /** Parses a binary frame; returns undefined for one too short or of an unknown kind. */

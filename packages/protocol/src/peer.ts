@@ -123,6 +123,10 @@ export class Peer {
         ? null
         : { jsonrpc: '2.0', id: request.id, error: errors.methodNotFound(request.method).toJSON() };
     this.register({ 'rpc.ping': () => ({ pong: true as const }) });
+    transport.onSent?.(() => {
+      if (this.writableWaiters.length && this.transport.bufferedAmount <= this.limits.highWaterBytes)
+        this.flushWritableWaiters();
+    });
     if (options.methods) this.register(options.methods);
   }
 
@@ -529,7 +533,10 @@ export class Peer {
   private waitWritable(): Promise<void> {
     return new Promise<void>((resolve) => {
       this.writableWaiters.push(resolve);
-      this.pollWritable();
+      // A transport that reports its sends wakes the waiters itself (see the constructor).
+      if (!this.transport.onSent) this.pollWritable();
+      else if (this.isClosed || this.transport.bufferedAmount <= this.limits.highWaterBytes)
+        this.flushWritableWaiters();
     });
   }
 

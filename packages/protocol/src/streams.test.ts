@@ -2,7 +2,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { defineMethod, type MethodSpec } from './catalogue/define.js';
 import { AppCode } from './errors.js';
-import { decodeFrame } from './frames.js';
+import { decodeFrame, FRAME_HEADER_BYTES, frameInPlace } from './frames.js';
 import type { RpcServer } from './node/server.js';
 import type { CallContext, HandlerMap } from './peer.js';
 import { anyCall, clientTo, rejection, testKeys, tokenFor, tokenServer } from './testing/harness.js';
@@ -17,6 +17,7 @@ const streamCatalogue: Record<string, MethodSpec> = {
       chunks: z.number().int().min(0),
       bytes: z.number().int().min(1),
       json: z.boolean().optional(),
+      framed: z.boolean().optional(),
     }),
     result: z.object({ streamId: z.number() }),
     streams: true,
@@ -68,11 +69,18 @@ class ProducerProbe {
 
 function handlers(probe: ProducerProbe): HandlerMap {
   return {
-    'test.count': (p: { chunks: number; bytes: number; json?: boolean }, ctx: CallContext) => {
+    'test.count': (
+      p: { chunks: number; bytes: number; json?: boolean; framed?: boolean },
+      ctx: CallContext,
+    ) => {
       const stream = ctx.openStream();
       void (async () => {
         for (let i = 0; i < p.chunks; i++) {
-          stream.write(p.json ? { i } : new Uint8Array(p.bytes).fill(i % 256));
+          if (p.framed) {
+            // The header's room left free, then the payload, as a file reader fills it.
+            const frame = new Uint8Array(FRAME_HEADER_BYTES + p.bytes).fill(i % 256);
+            stream.writeFrame(frame);
+          } else stream.write(p.json ? { i } : new Uint8Array(p.bytes).fill(i % 256));
           await stream.ready();
         }
         stream.end({ total: p.chunks * p.bytes });
@@ -116,6 +124,35 @@ describe('streams', () => {
     expect(received).toBe(50_000);
     expect(await reader.done).toEqual({ total: 50_000 });
     client.close();
+  });
+
+  it('sends frames built in place: the payload after the header room, in order', async () => {
+    server = await tokenServer(keys, { methods: handlers(new ProducerProbe()), catalogue: streamCatalogue });
+    const client = clientTo(server.url, await tokenFor(keys));
+    const { streamId } = (await anyCall(client)('test.count', {
+      chunks: 40,
+      bytes: 300_000,
+      framed: true,
+    })) as {
+      streamId: number;
+    };
+    let index = 0;
+    for await (const chunk of client.openReader(streamId)) {
+      const bytes = chunk as Uint8Array;
+      expect(bytes.byteLength).toBe(300_000);
+      expect(bytes.every((b) => b === index % 256)).toBe(true);
+      index++;
+    }
+    expect(index).toBe(40);
+    client.close();
+  });
+
+  it('refuses to frame in place a buffer with no room for the header', () => {
+    expect(() => frameInPlace(1, 0, new Uint8Array(FRAME_HEADER_BYTES - 1))).toThrow(RangeError);
+    expect(decodeFrame(frameInPlace(7, 3, new Uint8Array(FRAME_HEADER_BYTES)))).toMatchObject({
+      streamId: 7,
+      seq: 3,
+    });
   });
 
   it('keeps data of a burst of streams that arrives before their readers are opened', async () => {

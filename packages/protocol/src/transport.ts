@@ -11,6 +11,12 @@ export interface Transport {
   /** Stop/restart reading from the network, so a slow local consumer pushes back on the sender. */
   pauseReading?(): void;
   resumeReading?(): void;
+  /**
+   * Node sockets: `listener` runs each time a send has been handed to the network, so a writer
+   * waiting for room wakes the moment there is some. Without it (browsers have no such event) the
+   * peer polls `bufferedAmount`, which leaves the socket idle between polls.
+   */
+  onSent?(listener: () => void): void;
 }
 
 /** Close codes this project uses besides the standard ones. */

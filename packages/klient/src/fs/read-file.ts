@@ -34,30 +34,44 @@ export async function openForRead(path: string): Promise<OpenedFile> {
 /**
  * Yield the bytes of a range in chunks, reading until the range or the file ends. Files whose
  * stat size is 0 but which have content (/proc, pipes) are read to EOF. `whole` is true when the
- * range started at 0 and reached EOF, so `hash` is the hash of the whole file.
+ * range started at 0 and reached EOF, so `hash` is the hash of the whole file. The next chunk is
+ * read while the consumer has the current one, and each chunk is preceded in its own buffer by
+ * `headroom` free bytes (room for a frame header, so it can be sent without a copy).
  */
 export async function* readRange(
   file: OpenedFile,
   range: ReadRange,
   summary: { bytes: number; whole: boolean; hash?: string },
+  headroom = 0,
 ): AsyncGenerator<Buffer> {
   const hash = range.offset === 0 ? createHash('sha256') : undefined;
   let position = range.offset;
   let left = range.length ?? Number.POSITIVE_INFINITY;
   let eof = false;
-  while (left > 0) {
-    const buffer = Buffer.allocUnsafe(Math.min(CHUNK, left));
-    const { bytesRead } = await file.handle.read(buffer, 0, buffer.length, position);
-    if (bytesRead === 0) {
-      eof = true;
-      break;
+  const readAt = async (at: number, wanted: number) => {
+    const buffer = Buffer.allocUnsafe(headroom + wanted);
+    const { bytesRead } = await file.handle.read(buffer, headroom, wanted, at);
+    return buffer.subarray(headroom, headroom + bytesRead);
+  };
+  let next = left > 0 ? readAt(position, Math.min(CHUNK, left)) : undefined;
+  try {
+    while (next) {
+      const chunk = await next;
+      next = undefined;
+      if (chunk.length === 0) {
+        eof = true;
+        break;
+      }
+      position += chunk.length;
+      left -= chunk.length;
+      summary.bytes += chunk.length;
+      if (left > 0) next = readAt(position, Math.min(CHUNK, left));
+      hash?.update(chunk);
+      yield chunk;
     }
-    const chunk = buffer.subarray(0, bytesRead);
-    hash?.update(chunk);
-    position += bytesRead;
-    left -= bytesRead;
-    summary.bytes += bytesRead;
-    yield chunk;
+  } finally {
+    // A consumer that stopped early leaves one read in flight: let it land before the file closes.
+    await next?.catch(() => undefined);
   }
   if (!eof && range.length !== undefined) {
     // The range ended exactly where the file may end: one probe tells whether we saw it all.

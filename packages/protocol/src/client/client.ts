@@ -145,8 +145,16 @@ export class RpcClient {
     this.current = opened;
     const { socket } = opened;
     socket.binaryType = 'arraybuffer';
+    let sentListener: (() => void) | undefined;
+    const sent = () => sentListener?.();
+    const { sendThen } = opened;
     const transport: Transport = {
-      send: (data) => socket.send(data),
+      send: sendThen ? (data) => sendThen(data, sent) : (data) => socket.send(data),
+      onSent: sendThen
+        ? (listener) => {
+            sentListener = listener;
+          }
+        : undefined,
       get bufferedAmount() {
         return socket.bufferedAmount;
       },

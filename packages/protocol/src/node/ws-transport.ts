@@ -4,8 +4,13 @@ import type { Transport } from '../transport.js';
 
 /** Adapts a `ws` socket to the peer's transport seam. */
 export function wsTransport(ws: WebSocket): Transport {
+  let sentListener: (() => void) | undefined;
+  const sent = () => sentListener?.();
   return {
-    send: (data) => ws.send(data),
+    send: (data) => ws.send(data, sent),
+    onSent: (listener) => {
+      sentListener = listener;
+    },
     get bufferedAmount() {
       return ws.bufferedAmount;
     },

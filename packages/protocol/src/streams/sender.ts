@@ -1,5 +1,5 @@
 import { RpcError } from '../errors.js';
-import { encodeFrame } from '../frames.js';
+import { encodeFrame, frameInPlace } from '../frames.js';
 
 /** What a sender needs from its connection. */
 export interface StreamSink {
@@ -43,15 +43,28 @@ export class StreamSender {
 
   /** Sends bytes as a binary frame, anything else as a `stream.data` notification. False once above high water. */
   write(data: Uint8Array | unknown): boolean {
+    if (data instanceof Uint8Array)
+      return this.send((seq) => this.sink.sendBinary(encodeFrame(this.id, seq, data)));
+    return this.send((seq) =>
+      this.sink.sendText(
+        JSON.stringify({ jsonrpc: '2.0', method: 'stream.data', params: { id: this.id, seq, data } }),
+      ),
+    );
+  }
+
+  /**
+   * Sends `frame` as a binary frame without copying it: its first FRAME_HEADER_BYTES bytes are
+   * the producer's room for the header, the rest the payload. The producer must not touch the
+   * frame afterwards (the socket may still hold it). False once above high water.
+   */
+  writeFrame(frame: Uint8Array): boolean {
+    return this.send((seq) => this.sink.sendBinary(frameInPlace(this.id, seq, frame)));
+  }
+
+  private send(transmit: (seq: number) => void): boolean {
     if (this.finished) return false;
     const seq = this.seq++;
-    const send =
-      data instanceof Uint8Array
-        ? () => this.sink.sendBinary(encodeFrame(this.id, seq, data))
-        : () =>
-            this.sink.sendText(
-              JSON.stringify({ jsonrpc: '2.0', method: 'stream.data', params: { id: this.id, seq, data } }),
-            );
+    const send = () => transmit(seq);
     if (this.corkedQueue) {
       this.corkedQueue.push(send);
       return false;

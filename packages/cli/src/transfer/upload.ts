@@ -5,9 +5,10 @@
  * read here. On any failure or Ctrl-C the upload is aborted and the target left as it was.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { RpcClient } from '@kk/protocol/client/client.js';
+import { type FileChunk, readFileChunks } from '@kk/protocol/node/file-chunks.js';
 import { cliErrors } from '../errors.js';
 
 export const UPLOAD_CHUNK = 1024 * 1024;
@@ -33,32 +34,43 @@ export async function upload(
   remotePath: string,
   observer: TransferObserver = {},
 ): Promise<{ path: string; size: number; hash: string }> {
-  const input = source.file ? createReadStream(source.file, { highWaterMark: UPLOAD_CHUNK }) : source.stdin!;
-  const { uploadId } = await client.call('fs.openWrite', { path: remotePath, mode: source.mode });
-  const hash = createHash('sha256');
-  let sent = 0;
+  // A file is read straight into frames (no copy per chunk); stdin comes as the stream gives it.
+  const file = source.file ? await open(source.file, 'r') : undefined;
   try {
+    const input: AsyncIterable<FileChunk | Buffer> = file
+      ? readFileChunks(file, { offset: 0 }, UPLOAD_CHUNK)
+      : (source.stdin! as AsyncIterable<Buffer>);
+    const { uploadId } = await client.call('fs.openWrite', { path: remotePath, mode: source.mode });
+    const hash = createHash('sha256');
+    let sent = 0;
     const parts = async function* () {
-      for await (const chunk of input as AsyncIterable<Buffer>) {
+      for await (const chunk of input) {
         if (observer.signal?.aborted) throw cliErrors.failure('interrupted');
-        hash.update(chunk);
+        const bytes = 'payload' in chunk ? chunk.payload : chunk;
+        hash.update(bytes);
         yield chunk;
-        sent += chunk.length;
+        sent += bytes.length;
         observer.onProgress?.(sent, source.size);
       }
     };
-    await streamUpload(client, uploadId, parts());
-    const written = await client.call('fs.commitWrite', { uploadId });
-    const local = hash.digest('hex');
-    if (written.size !== sent || written.hash !== local)
-      throw cliErrors.failure(
-        `${written.path} does not match what was sent (${written.size} of ${sent} bytes, sha256 ${written.hash} vs ${local}): copy it again`,
-      );
-    return written;
+    try {
+      await streamUpload(client, uploadId, parts());
+      const written = await client.call('fs.commitWrite', { uploadId });
+      const local = hash.digest('hex');
+      if (written.size !== sent || written.hash !== local)
+        throw cliErrors.failure(
+          `${written.path} does not match what was sent (${written.size} of ${sent} bytes, sha256 ${written.hash} vs ${local}): copy it again`,
+        );
+      return written;
+    } catch (error) {
+      await client.call('fs.abortWrite', { uploadId }).catch(() => {});
+      throw error;
+    }
   } catch (error) {
-    await client.call('fs.abortWrite', { uploadId }).catch(() => {});
-    input.destroy();
+    source.stdin?.destroy();
     throw error;
+  } finally {
+    await file?.close();
   }
 }
 
@@ -71,7 +83,7 @@ export async function upload(
 export async function streamUpload(
   client: RpcClient,
   uploadId: string,
-  parts: AsyncIterable<Uint8Array>,
+  parts: AsyncIterable<Uint8Array | FileChunk>,
 ): Promise<number> {
   const peer = await client.waitOpen();
   const stream = peer.openStream();
@@ -84,7 +96,8 @@ export async function streamUpload(
     for await (const part of parts) {
       await stream.ready();
       if (stream.finished) break; // Klient cancelled: its answer says why
-      stream.write(part);
+      if ('frame' in part) stream.writeFrame(part.frame);
+      else stream.write(part);
     }
     stream.end();
   } catch (error) {

@@ -104,6 +104,9 @@ async function writable(path: string): Promise<boolean> {
   }
 }
 
+/** Bytes written between background flushes of a large write (see AtomicWrite.flushEarly). */
+const FLUSH_EVERY = 32 * 1024 * 1024;
+
 function sameFile(a: Stats, b: Stats | undefined): boolean {
   return b !== undefined && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 }
@@ -129,6 +132,10 @@ export class AtomicWrite {
    * hash is the file's: kept as they arrive, so commit need not read a large file back.
    */
   private hash: Hash | undefined;
+  /** A background flush of what is written so far (see `flushEarly`), and how it ended. */
+  private flushing: Promise<void> | undefined;
+  private flushError: unknown;
+  private flushedUpTo = 0;
 
   private constructor(
     readonly target: string,
@@ -199,7 +206,26 @@ export class AtomicWrite {
         throw err;
       }
       this.written += bytes.length;
+      this.flushEarly();
     });
+  }
+
+  /**
+   * Starts writing the received bytes out to disk in the background every FLUSH_EVERY bytes,
+   * while more arrive, so the fsync at commit has only the tail left to wait for instead of the
+   * whole file. A failure is kept and reported by commit, which must not succeed after it.
+   */
+  private flushEarly(): void {
+    if (this.flushing || this.written - this.flushedUpTo < FLUSH_EVERY) return;
+    this.flushedUpTo = this.written;
+    this.flushing = this.handle.datasync().then(
+      () => {
+        this.flushing = undefined;
+      },
+      (err: unknown) => {
+        this.flushError ??= err;
+      },
+    );
   }
 
   private async writeAll(bytes: Uint8Array): Promise<void> {
@@ -227,6 +253,8 @@ export class AtomicWrite {
     this.finished = true;
     try {
       try {
+        await this.flushing;
+        if (this.flushError) throw this.flushError;
         await this.handle.sync();
       } finally {
         await this.handle.close();
@@ -257,6 +285,7 @@ export class AtomicWrite {
   private async abortNow(): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    await this.flushing;
     await this.handle.close().catch(() => {});
     await unlink(this.temp).catch(() => {});
   }

@@ -1,4 +1,3 @@
-import { FRAME_HEADER_BYTES } from '@kk/protocol/frames.js';
 import type { Handler } from '@kk/protocol/peer.js';
 import type { StreamSender } from '@kk/protocol/streams/sender.js';
 import type { KlientContext } from '../context.js';
@@ -39,17 +38,10 @@ export function readFileHandler({ config, log }: KlientContext): Handler<'fs.rea
 async function pump(file: OpenedFile, range: ReadRange, stream: StreamSender, log: Logger): Promise<void> {
   const summary = { bytes: 0, whole: false, hash: undefined as string | undefined };
   try {
-    for await (const chunk of readRange(file, range, summary, FRAME_HEADER_BYTES)) {
+    for await (const chunk of readRange(file, range, summary)) {
       await stream.ready();
       if (stream.finished) return; // the reader cancelled or went away
-      // readRange left the header's room before the chunk: framed in place, not copied.
-      stream.writeFrame(
-        new Uint8Array(
-          chunk.buffer,
-          chunk.byteOffset - FRAME_HEADER_BYTES,
-          chunk.length + FRAME_HEADER_BYTES,
-        ),
-      );
+      stream.writeFrame(chunk.frame);
     }
     stream.end({ bytes: summary.bytes, ...(summary.hash ? { hash: summary.hash } : {}) });
   } catch (err) {

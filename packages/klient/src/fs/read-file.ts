@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
+import { type FileChunk, readFileChunks } from '@kk/protocol/node/file-chunks.js';
 import { errors } from '../errors.js';
 
 export interface ReadRange {
@@ -32,50 +33,26 @@ export async function openForRead(path: string): Promise<OpenedFile> {
 }
 
 /**
- * Yield the bytes of a range in chunks, reading until the range or the file ends. Files whose
- * stat size is 0 but which have content (/proc, pipes) are read to EOF. `whole` is true when the
- * range started at 0 and reached EOF, so `hash` is the hash of the whole file. The next chunk is
- * read while the consumer has the current one, and each chunk is preceded in its own buffer by
- * `headroom` free bytes (room for a frame header, so it can be sent without a copy).
+ * Yield the bytes of a range in chunks (framed in place, see readFileChunks), reading until the
+ * range or the file ends. Files whose stat size is 0 but which have content (/proc, pipes) are
+ * read to EOF. `whole` is true when the range started at 0 and reached EOF, so `hash` is the
+ * hash of the whole file.
  */
 export async function* readRange(
   file: OpenedFile,
   range: ReadRange,
   summary: { bytes: number; whole: boolean; hash?: string },
-  headroom = 0,
-): AsyncGenerator<Buffer> {
+): AsyncGenerator<FileChunk> {
   const hash = range.offset === 0 ? createHash('sha256') : undefined;
-  let position = range.offset;
-  let left = range.length ?? Number.POSITIVE_INFINITY;
-  let eof = false;
-  const readAt = async (at: number, wanted: number) => {
-    const buffer = Buffer.allocUnsafe(headroom + wanted);
-    const { bytesRead } = await file.handle.read(buffer, headroom, wanted, at);
-    return buffer.subarray(headroom, headroom + bytesRead);
-  };
-  let next = left > 0 ? readAt(position, Math.min(CHUNK, left)) : undefined;
-  try {
-    while (next) {
-      const chunk = await next;
-      next = undefined;
-      if (chunk.length === 0) {
-        eof = true;
-        break;
-      }
-      position += chunk.length;
-      left -= chunk.length;
-      summary.bytes += chunk.length;
-      if (left > 0) next = readAt(position, Math.min(CHUNK, left));
-      hash?.update(chunk);
-      yield chunk;
-    }
-  } finally {
-    // A consumer that stopped early leaves one read in flight: let it land before the file closes.
-    await next?.catch(() => undefined);
+  for await (const chunk of readFileChunks(file.handle, range, CHUNK)) {
+    hash?.update(chunk.payload);
+    summary.bytes += chunk.payload.length;
+    yield chunk;
   }
-  if (!eof && range.length !== undefined) {
-    // The range ended exactly where the file may end: one probe tells whether we saw it all.
-    const { bytesRead } = await file.handle.read(Buffer.alloc(1), 0, 1, position);
+  // Short of the length asked for means the file ended; exactly at it, one probe tells.
+  let eof = range.length === undefined || summary.bytes < range.length;
+  if (!eof) {
+    const { bytesRead } = await file.handle.read(Buffer.alloc(1), 0, 1, range.offset + summary.bytes);
     eof = bytesRead === 0;
   }
   summary.whole = eof && range.offset === 0;
@@ -104,7 +81,7 @@ export async function readInline(
   const chunks: Buffer[] = [];
   // Read one byte past the limit so a file that grew, or reports size 0, is still caught.
   const capped = { offset: range.offset, length: Math.min(range.length ?? max + 1, max + 1) };
-  for await (const chunk of readRange(file, capped, summary)) chunks.push(chunk);
+  for await (const chunk of readRange(file, capped, summary)) chunks.push(chunk.payload);
   if (summary.bytes > max) throw tooLarge();
   return { bytes: Buffer.concat(chunks), hash: summary.hash };
 }

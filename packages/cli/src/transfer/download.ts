@@ -6,8 +6,7 @@
  * target as it was.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { type FileHandle, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { RpcClient } from '@kk/protocol/client/client.js';
@@ -38,15 +37,29 @@ export async function download(
   const temp = target.file
     ? join(dirname(target.file), `.${basename(target.file)}.kd-${randomBytes(4).toString('hex')}.tmp`)
     : undefined;
-  const out = temp ? createWriteStream(temp, { mode: target.mode ?? 0o644 }) : target.stdout!;
+  // A local file is written at explicit offsets by the thread pool, a few chunks in flight while
+  // the next are received and hashed here; past that, the loop waits for the oldest write, so
+  // the reader's backpressure still paces Klient.
+  const file = temp
+    ? await open(temp, 'wx', target.mode ?? 0o644).catch((error: unknown) => {
+        reader.cancel('the local file could not be created');
+        observer.signal?.removeEventListener('abort', onAbort);
+        throw error;
+      })
+    : undefined;
+  const out = target.stdout;
   const hash = createHash('sha256');
   let received = 0;
+  const writes: Array<Promise<void>> = [];
   try {
     for await (const chunk of reader) {
       if (!(chunk instanceof Uint8Array)) continue;
       hash.update(chunk);
       received += chunk.byteLength;
-      await writeWithBackpressure(out, chunk);
+      if (file) {
+        writes.push(writeAllAt(file, chunk, received - chunk.byteLength));
+        if (writes.length > WRITES_IN_FLIGHT) await writes.shift();
+      } else await writeWithBackpressure(out!, chunk);
       observer.onProgress?.(received, opened.size);
     }
     const final = (await reader.done) as { bytes?: number; hash?: string } | undefined;
@@ -55,15 +68,17 @@ export async function download(
       throw cliErrors.failure(
         `${remotePath} changed or was cut short while copying (${received} bytes, sha256 ${local}): copy it again`,
       );
-    if (temp) {
-      await closeStream(out);
-      await rename(temp, target.file!);
+    if (file) {
+      for (const write of writes.splice(0)) await write;
+      await file.close();
+      await rename(temp!, target.file!);
     }
     return { size: received, hash: local };
   } catch (error) {
-    if (temp) {
-      out.destroy();
-      await rm(temp, { force: true });
+    if (file) {
+      await Promise.allSettled(writes);
+      await file.close().catch(() => {});
+      await rm(temp!, { force: true });
     }
     throw error;
   } finally {
@@ -71,9 +86,12 @@ export async function download(
   }
 }
 
-function closeStream(out: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    out.once('error', reject);
-    out.end(() => resolve());
-  });
+/** Chunk writes a download keeps in flight at once. */
+const WRITES_IN_FLIGHT = 4;
+
+async function writeAllAt(file: FileHandle, chunk: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < chunk.byteLength; ) {
+    const { bytesWritten } = await file.write(chunk, done, chunk.byteLength - done, position + done);
+    done += bytesWritten;
+  }
 }

@@ -144,7 +144,8 @@ export class RpcClient {
     }
     this.current = opened;
     const { socket } = opened;
-    socket.binaryType = 'arraybuffer';
+    // Node's `ws` hands over its own Buffer as is; 'arraybuffer' would copy every frame once more.
+    socket.binaryType = opened.binaryType ?? 'arraybuffer';
     let sentListener: (() => void) | undefined;
     const sent = () => sentListener?.();
     const { sendThen } = opened;
@@ -175,7 +176,13 @@ export class RpcClient {
     socket.onmessage = (event) => {
       lastTraffic = Date.now();
       const data = event.data;
-      peer.receive(typeof data === 'string' ? data : new Uint8Array(data as ArrayBuffer));
+      peer.receive(
+        typeof data === 'string'
+          ? data
+          : data instanceof Uint8Array
+            ? data
+            : new Uint8Array(data as ArrayBuffer),
+      );
     };
     socket.onerror = () => {};
     socket.onopen = () => {

@@ -21,6 +21,8 @@ export interface OpenedSocket {
   /** Node only: stop reading so the server's sends back up (receiver-side backpressure). */
   pause?(): void;
   resume?(): void;
+  /** Node only: the socket's native binary type ('nodebuffer'), when it can skip the ArrayBuffer copy. */
+  binaryType?: string;
   /** Node only: send, calling `sent` once the data was handed to the network (see Transport.onSent). */
   sendThen?(data: string | Uint8Array, sent: () => void): void;
   /** Node only: the HTTP status of a refused upgrade, once known. */

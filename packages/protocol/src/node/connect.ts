@@ -39,6 +39,7 @@ export const nodeSocketFactory: SocketFactory = (url, token, maxFrameBytes) => {
   const opened: OpenedSocket = {
     socket: ws as unknown as SocketLike,
     onPing: (listener) => ws.on('ping', listener),
+    binaryType: 'nodebuffer',
     sendThen: (data, sent) => ws.send(data, sent),
     pause: () => ws.pause(),
     resume: () => ws.resume(),

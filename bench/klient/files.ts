@@ -1,8 +1,9 @@
 /**
- * Moving a large file: Klient's streamed `fs.readFile` and streamed upload (`fs.openWrite`,
- * `fs.writeStream` with binary frames, `fs.commitWrite`) against `sftp -b` get/put on the same loopback sshd, and
- * how much Klient's resident memory grows while it moves the file, at two file sizes: it should
- * stay flat, not follow the file.
+ * Moving a large file, as `kk cp` does it (the CLI's own download and upload: a streamed
+ * `fs.readFile` into a local file, and `fs.openWrite` / `fs.writeStream` / `fs.commitWrite`, both
+ * sha256-checked) against `sftp -b` get/put on the same loopback sshd over its open master
+ * connection, and how much Klient's resident memory grows while it moves the file, at two file
+ * sizes: it should stay flat, not follow the file.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
@@ -10,9 +11,9 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { streamUpload } from '@kk/cli/transfer/upload.js';
+import { download } from '@kk/cli/transfer/download.js';
+import { upload } from '@kk/cli/transfer/upload.js';
 import type { RpcClient } from '@kk/protocol';
-import { readFileChunks } from '@kk/protocol/node/file-chunks.js';
 import type { OpenSsh } from '../peers/openssh.js';
 import { type BenchRow, percentile } from '../row.js';
 
@@ -76,27 +77,15 @@ async function timed(work: () => Promise<void>): Promise<number> {
   return (performance.now() - started) / 1000;
 }
 
-async function klientRead(client: RpcClient, path: string, size: number): Promise<void> {
-  const { streamId } = await client.call('fs.readFile', { path, stream: true });
-  if (streamId === undefined) throw new Error('fs.readFile with stream: true answered without a stream id');
-  let received = 0;
-  for await (const chunk of client.openReader(streamId)) {
-    if (!(chunk instanceof Uint8Array)) throw new Error('fs.readFile stream carried a non-binary chunk');
-    received += chunk.length;
-  }
+/** What `kk cp machine:file local` does: a streamed fs.readFile into a local file, sha256 checked. */
+async function klientRead(client: RpcClient, path: string, local: string, size: number): Promise<void> {
+  const { size: received } = await download(client, path, { file: local });
   if (received !== size) throw new Error(`fs.readFile streamed ${received} bytes of ${size}`);
 }
 
+/** What `kk cp local machine:file` does: fs.openWrite, fs.writeStream, fs.commitWrite, sha256 checked. */
 async function klientWrite(client: RpcClient, source: string, path: string, size: number): Promise<void> {
-  const { uploadId } = await client.call('fs.openWrite', { path });
-  const handle = await open(source, 'r');
-  const sent = await streamUpload(
-    client,
-    uploadId,
-    readFileChunks(handle, { offset: 0 }, chunkBytes),
-  ).finally(() => handle.close());
-  if (sent !== size) throw new Error(`fs.writeStream wrote ${sent} bytes of ${size}`);
-  const written = await client.call('fs.commitWrite', { uploadId }, { timeoutMs: 120_000 });
+  const written = await upload(client, { file: source, size }, path);
   if (written.size !== size) throw new Error(`fs.commitWrite wrote ${written.size} bytes of ${size}`);
 }
 
@@ -104,11 +93,14 @@ async function klientWrite(client: RpcClient, source: string, path: string, size
 const best = (samples: number[]) => Math.min(...samples);
 const median = (values: number[]) => percentile(values, 50);
 /** Timed runs of each side after the warm-ups (Klient's 256 MiB warm-up run counts too). */
-const ROUNDS = 4;
+const ROUNDS = 6;
+/** sftp over the master connection the exec bench opened: both sides measured on an open connection. */
+const overMaster = { overMaster: true };
 
 export async function benchFiles(client: RpcClient, klientPid: number, ssh: OpenSsh): Promise<BenchRow[]> {
   const dir = ssh.dir;
   const kPut = join(dir, 'k-put');
+  const kGet = join(dir, 'k-get');
   const sPut = join(dir, 's-put');
   const growth: Record<string, number> = {};
   const seconds = { read: [] as number[], write: [] as number[], get: [] as number[], put: [] as number[] };
@@ -119,7 +111,7 @@ export async function benchFiles(client: RpcClient, klientPid: number, ssh: Open
     const size = mib * MiB;
     await makeFile(source, size);
     expected = await sha256Of(source);
-    const read = await rssGrowth(klientPid, () => timed(() => klientRead(client, source, size)));
+    const read = await rssGrowth(klientPid, () => timed(() => klientRead(client, source, kGet, size)));
     const write = await rssGrowth(klientPid, () => timed(() => klientWrite(client, source, kPut, size)));
     if ((await sha256Of(kPut)) !== expected)
       throw new Error('Klient upload (fs.writeStream) differs from the source');
@@ -134,9 +126,9 @@ export async function benchFiles(client: RpcClient, klientPid: number, ssh: Open
   // and memory vary run to run by 2x, so the best run (the least disturbed) and the median are both shown.
   const size = 256 * MiB;
   for (let round = 0; round < ROUNDS; round++) {
-    seconds.get.push(await timed(() => ssh.sftpBatch([`get ${source} ${join(dir, 's-get')}`])));
-    seconds.read.push(await timed(() => klientRead(client, source, size)));
-    seconds.put.push(await timed(() => ssh.sftpBatch([`put ${source} ${sPut}`])));
+    seconds.get.push(await timed(() => ssh.sftpBatch([`get ${source} ${join(dir, 's-get')}`], overMaster)));
+    seconds.read.push(await timed(() => klientRead(client, source, kGet, size)));
+    seconds.put.push(await timed(() => ssh.sftpBatch([`put ${source} ${sPut}`], overMaster)));
     seconds.write.push(await timed(() => klientWrite(client, source, kPut, size)));
   }
   if ((await sha256Of(sPut)) !== expected) throw new Error('sftp put differs from the source');
@@ -146,7 +138,7 @@ export async function benchFiles(client: RpcClient, klientPid: number, ssh: Open
   const spread = (ours: number[], peer: number[]) =>
     `median ${median(mibps(ours)).toFixed(0)} vs ${median(mibps(peer)).toFixed(0)} MiB/s`;
   const note = (ours: number[], peer: number[]) =>
-    `best of ${ROUNDS + 1} vs ${ROUNDS} (${spread(ours, peer)}), one file on loopback; Klient fsyncs before its rename, sftp does not`;
+    `best of ${ROUNDS + 1} vs ${ROUNDS} (${spread(ours, peer)}), one file on loopback, each on an open connection (sftp over the ssh master); Klient fsyncs before its rename, sftp does not`;
   const rows: BenchRow[] = [
     {
       figure: 'read 256 MiB file',
@@ -180,6 +172,6 @@ export async function benchFiles(client: RpcClient, klientPid: number, ssh: Open
       note: `${kind} of 64 MiB: ${(growth[`${kind}-64`]! / MiB).toFixed(1)} MiB; peak RSS minus RSS before, sampled every 10 ms; goal: flat, not following the size`,
     });
   }
-  for (const file of [source, kPut, sPut, join(dir, 's-get')]) await rm(file, { force: true });
+  for (const file of [source, kPut, kGet, sPut, join(dir, 's-get')]) await rm(file, { force: true });
   return rows;
 }

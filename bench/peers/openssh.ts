@@ -27,7 +27,11 @@ export interface OpenSsh {
   muxArgs(): string[];
   startMaster(): Promise<void>;
   /** Runs `sftp -b` with the given batch commands and waits for it to finish. */
-  sftpBatch(commands: string[]): Promise<void>;
+  /**
+   * `sftp -b` with `commands`. With `overMaster`, over the connection `startMaster()` opened (no
+   * key exchange or authentication in the time), as Klient's figures are on an open WebSocket.
+   */
+  sftpBatch(commands: string[], options?: { overMaster?: boolean }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -140,10 +144,11 @@ export async function startOpenSsh(): Promise<OpenSsh> {
       const code = await new Promise((resolve) => master.once('exit', resolve));
       if (code !== 0) throw new Error(`ssh master connection failed (exit ${code})`);
     },
-    async sftpBatch(commands) {
+    async sftpBatch(commands, options = {}) {
       const batch = join(dir, 'sftp-batch');
       await writeFile(batch, `${commands.join('\n')}\n`);
-      await run('sftp', [...common, '-b', batch, '-P', String(port), `${user}@127.0.0.1`]);
+      const mux = options.overMaster ? ['-o', `ControlPath=${controlPath}`, '-o', 'ControlMaster=no'] : [];
+      await run('sftp', [...common, ...mux, '-b', batch, '-P', String(port), `${user}@127.0.0.1`]);
     },
     async stop() {
       await run('ssh', [...sshArgs(['-o', `ControlPath=${controlPath}`]), '-O', 'exit']).catch(

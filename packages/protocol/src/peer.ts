@@ -123,10 +123,6 @@ export class Peer {
         ? null
         : { jsonrpc: '2.0', id: request.id, error: errors.methodNotFound(request.method).toJSON() };
     this.register({ 'rpc.ping': () => ({ pong: true as const }) });
-    transport.onSent?.(() => {
-      if (this.writableWaiters.length && this.transport.bufferedAmount <= this.limits.highWaterBytes)
-        this.flushWritableWaiters();
-    });
     if (options.methods) this.register(options.methods);
   }
 
@@ -533,10 +529,11 @@ export class Peer {
   private waitWritable(): Promise<void> {
     return new Promise<void>((resolve) => {
       this.writableWaiters.push(resolve);
-      // A transport that reports its sends wakes the waiters itself (see the constructor).
-      if (!this.transport.onSent) this.pollWritable();
-      else if (this.isClosed || this.transport.bufferedAmount <= this.limits.highWaterBytes)
-        this.flushWritableWaiters();
+      if (!this.transport.whenBufferedBelow) return this.pollWritable();
+      // Resolved here, or by the close (which flushes every waiter) if that comes first.
+      void this.transport
+        .whenBufferedBelow(this.limits.highWaterBytes)
+        .then(() => this.flushWritableWaiters());
     });
   }
 

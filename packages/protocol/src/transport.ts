@@ -12,11 +12,11 @@ export interface Transport {
   pauseReading?(): void;
   resumeReading?(): void;
   /**
-   * Node sockets: `listener` runs each time a send has been handed to the network, so a writer
-   * waiting for room wakes the moment there is some. Without it (browsers have no such event) the
-   * peer polls `bufferedAmount`, which leaves the socket idle between polls.
+   * Node sockets: resolves once at most `bytes` are queued, woken by the socket's own send
+   * completions (see node/send-tracker.ts). Without it (browsers have no such event) the peer
+   * polls `bufferedAmount`, which leaves the socket idle between polls.
    */
-  onSent?(listener: () => void): void;
+  whenBufferedBelow?(bytes: number): Promise<void>;
 }
 
 /** Close codes this project uses besides the standard ones. */

@@ -146,16 +146,10 @@ export class RpcClient {
     const { socket } = opened;
     // Node's `ws` hands over its own Buffer as is; 'arraybuffer' would copy every frame once more.
     socket.binaryType = opened.binaryType ?? 'arraybuffer';
-    let sentListener: (() => void) | undefined;
-    const sent = () => sentListener?.();
-    const { sendThen } = opened;
+    const tracker = opened.trackSends?.();
     const transport: Transport = {
-      send: sendThen ? (data) => sendThen(data, sent) : (data) => socket.send(data),
-      onSent: sendThen
-        ? (listener) => {
-            sentListener = listener;
-          }
-        : undefined,
+      send: tracker ? tracker.send : (data) => socket.send(data),
+      whenBufferedBelow: tracker?.whenBufferedBelow,
       get bufferedAmount() {
         return socket.bufferedAmount;
       },

@@ -23,8 +23,8 @@ export interface OpenedSocket {
   resume?(): void;
   /** Node only: the socket's native binary type ('nodebuffer'), when it can skip the ArrayBuffer copy. */
   binaryType?: string;
-  /** Node only: send, calling `sent` once the data was handed to the network (see Transport.onSent). */
-  sendThen?(data: string | Uint8Array, sent: () => void): void;
+  /** Node only: sends through a tracker that wakes writers when room frees (Transport.whenBufferedBelow). */
+  trackSends?(): { send(data: string | Uint8Array): void; whenBufferedBelow(bytes: number): Promise<void> };
   /** Node only: the HTTP status of a refused upgrade, once known. */
   refusal?: Promise<{ status: number; body: string } | undefined>;
 }

@@ -6,6 +6,7 @@ import {
   type TokenProvider,
 } from '../client/client.js';
 import type { OpenedSocket, SocketFactory, SocketLike } from '../client/socket.js';
+import { trackSends } from './send-tracker.js';
 
 /**
  * `ws` with the token in the Authorization header, pings observed, and reads pausable. Frames
@@ -40,7 +41,11 @@ export const nodeSocketFactory: SocketFactory = (url, token, maxFrameBytes) => {
     socket: ws as unknown as SocketLike,
     onPing: (listener) => ws.on('ping', listener),
     binaryType: 'nodebuffer',
-    sendThen: (data, sent) => ws.send(data, sent),
+    trackSends: () =>
+      trackSends(
+        (data, sent) => ws.send(data, sent),
+        () => ws.bufferedAmount,
+      ),
     pause: () => ws.pause(),
     resume: () => ws.resume(),
     refusal,

@@ -1,16 +1,17 @@
 import type WebSocket from 'ws';
 import type { Peer } from '../peer.js';
 import type { Transport } from '../transport.js';
+import { trackSends } from './send-tracker.js';
 
 /** Adapts a `ws` socket to the peer's transport seam. */
 export function wsTransport(ws: WebSocket): Transport {
-  let sentListener: (() => void) | undefined;
-  const sent = () => sentListener?.();
+  const tracker = trackSends(
+    (data, sent) => ws.send(data, sent),
+    () => ws.bufferedAmount,
+  );
   return {
-    send: (data) => ws.send(data, sent),
-    onSent: (listener) => {
-      sentListener = listener;
-    },
+    send: tracker.send,
+    whenBufferedBelow: tracker.whenBufferedBelow,
     get bufferedAmount() {
       return ws.bufferedAmount;
     },

@@ -126,6 +126,8 @@ export class AtomicWrite {
   private written = 0;
   private position = 0;
   private finished = false;
+  /** Commit or abort was asked for: later chunks will be refused, so they are not hashed. */
+  private sealed = false;
   private queue: Promise<unknown> = Promise.resolve();
   /**
    * While the temp file holds exactly the bytes received from byte 0 (a plain replace), their
@@ -186,9 +188,14 @@ export class AtomicWrite {
    * so a retried or reordered chunk is refused instead of being written twice.
    */
   write(bytes: Uint8Array, at?: number): Promise<void> {
+    // Hashed now, in call order, so a pipelining caller's next chunk is hashed while the thread
+    // pool writes this one. A chunk that is then refused or fails to write voids the running
+    // hash, and commit hashes the file instead; after commit or abort was asked for, nothing is added.
+    if (!this.sealed) this.hash?.update(bytes);
     return this.serially(async () => {
       if (this.finished) throw errors.invalidState('this write is already committed or aborted');
       if (at !== undefined && at !== this.written) {
+        this.hash = undefined;
         throw errors.invalidState(
           `chunk is for byte ${at} but ${this.written} bytes were received; resend from there`,
           {
@@ -196,11 +203,8 @@ export class AtomicWrite {
           },
         );
       }
-      const writing = this.writeAll(bytes);
-      // Hashed while the thread pool writes; a failed write leaves the file to be hashed at commit.
-      this.hash?.update(bytes);
       try {
-        await writing;
+        await this.writeAll(bytes);
       } catch (err) {
         this.hash = undefined;
         throw err;
@@ -245,6 +249,7 @@ export class AtomicWrite {
 
   /** Make the written bytes the file. Preconditions are checked again, under the path's lock. */
   commit(): Promise<WriteResult> {
+    this.sealed = true;
     return this.serially(() => this.commitNow());
   }
 
@@ -279,6 +284,7 @@ export class AtomicWrite {
 
   /** Drop the temp file; the target was never touched. */
   abort(): Promise<void> {
+    this.sealed = true;
     return this.serially(() => this.abortNow());
   }
 

@@ -16,7 +16,7 @@ export interface OpenedFile {
   mtime: number;
 }
 
-const CHUNK = 256 * 1024;
+const CHUNK = 1024 * 1024;
 
 /** Open a file for reading, refusing directories with a clear message (read(2) would say EISDIR late). */
 export async function openForRead(path: string): Promise<OpenedFile> {

@@ -8,6 +8,9 @@ import { AtomicWrite, writeFileAtomically } from './atomic-write.js';
 import { decodeContent } from './content.js';
 import { resolvePath } from './paths.js';
 
+/** Chunks of one fs.writeStream being written at once. */
+const WRITES_IN_FLIGHT = 4;
+
 /** fs.writeFile: the whole content in one call, written atomically. */
 export function writeFileHandler({ config }: KlientContext): Handler<'fs.writeFile'> {
   return async ({ path, content, encoding, ...options }) => {
@@ -68,11 +71,22 @@ export function uploadHandlers({ config }: KlientContext): HandlerMap {
           );
         }
         write = found;
-        for await (const chunk of reader) {
-          if (!(chunk instanceof Uint8Array))
-            throw errors.invalidParams('fs.writeStream carries binary frames only');
-          markActivity();
-          await found.write(chunk);
+        // A few chunks in flight: the next is received and hashed while the thread pool writes
+        // this one (AtomicWrite applies them in order); past that, the loop waits for the oldest.
+        const writing: Array<Promise<void>> = [];
+        try {
+          for await (const chunk of reader) {
+            if (!(chunk instanceof Uint8Array))
+              throw errors.invalidParams('fs.writeStream carries binary frames only');
+            markActivity();
+            const done = found.write(chunk);
+            done.catch(() => {}); // awaited below, in order
+            writing.push(done);
+            if (writing.length > WRITES_IN_FLIGHT) await writing.shift();
+          }
+          for (const done of writing.splice(0)) await done;
+        } finally {
+          await Promise.allSettled(writing);
         }
         return { written: found.received - start, received: found.received };
       } catch (err) {

@@ -67,10 +67,14 @@ async function rssGrowth<T>(pid: number, work: () => Promise<T>): Promise<{ resu
 }
 
 /**
- * Seconds `work` took. Dirty pages are written out first, untimed: sftp leaves its file to the
- * kernel's writeback, which would otherwise run during (and slow) whichever transfer comes next.
+ * Seconds `work` took to create `target`. Untimed first: the previous copy of `target` is
+ * removed, so every run writes a new file (sftp would otherwise truncate the old one in place
+ * while Klient writes beside it and renames, and the two would start from different page-cache
+ * states), and dirty pages are written out, since sftp leaves its file to the kernel's writeback,
+ * which would otherwise run during (and slow) whichever transfer comes next.
  */
-async function timed(work: () => Promise<void>): Promise<number> {
+async function timed(target: string, work: () => Promise<void>): Promise<number> {
+  await rm(target, { force: true });
   await execFileAsync('sync');
   const started = performance.now();
   await work();
@@ -101,6 +105,7 @@ export async function benchFiles(client: RpcClient, klientPid: number, ssh: Open
   const dir = ssh.dir;
   const kPut = join(dir, 'k-put');
   const kGet = join(dir, 'k-get');
+  const sGet = join(dir, 's-get');
   const sPut = join(dir, 's-put');
   const growth: Record<string, number> = {};
   const seconds = { read: [] as number[], write: [] as number[], get: [] as number[], put: [] as number[] };
@@ -111,8 +116,10 @@ export async function benchFiles(client: RpcClient, klientPid: number, ssh: Open
     const size = mib * MiB;
     await makeFile(source, size);
     expected = await sha256Of(source);
-    const read = await rssGrowth(klientPid, () => timed(() => klientRead(client, source, kGet, size)));
-    const write = await rssGrowth(klientPid, () => timed(() => klientWrite(client, source, kPut, size)));
+    const read = await rssGrowth(klientPid, () => timed(kGet, () => klientRead(client, source, kGet, size)));
+    const write = await rssGrowth(klientPid, () =>
+      timed(kPut, () => klientWrite(client, source, kPut, size)),
+    );
     if ((await sha256Of(kPut)) !== expected)
       throw new Error('Klient upload (fs.writeStream) differs from the source');
     growth[`read-${mib}`] = read.growth;
@@ -126,10 +133,10 @@ export async function benchFiles(client: RpcClient, klientPid: number, ssh: Open
   // and memory vary run to run by 2x, so the best run (the least disturbed) and the median are both shown.
   const size = 256 * MiB;
   for (let round = 0; round < ROUNDS; round++) {
-    seconds.get.push(await timed(() => ssh.sftpBatch([`get ${source} ${join(dir, 's-get')}`], overMaster)));
-    seconds.read.push(await timed(() => klientRead(client, source, kGet, size)));
-    seconds.put.push(await timed(() => ssh.sftpBatch([`put ${source} ${sPut}`], overMaster)));
-    seconds.write.push(await timed(() => klientWrite(client, source, kPut, size)));
+    seconds.get.push(await timed(sGet, () => ssh.sftpBatch([`get ${source} ${sGet}`], overMaster)));
+    seconds.read.push(await timed(kGet, () => klientRead(client, source, kGet, size)));
+    seconds.put.push(await timed(sPut, () => ssh.sftpBatch([`put ${source} ${sPut}`], overMaster)));
+    seconds.write.push(await timed(kPut, () => klientWrite(client, source, kPut, size)));
   }
   if ((await sha256Of(sPut)) !== expected) throw new Error('sftp put differs from the source');
   if ((await sha256Of(kPut)) !== expected)
@@ -172,6 +179,6 @@ export async function benchFiles(client: RpcClient, klientPid: number, ssh: Open
       note: `${kind} of 64 MiB: ${(growth[`${kind}-64`]! / MiB).toFixed(1)} MiB; peak RSS minus RSS before, sampled every 10 ms; goal: flat, not following the size`,
     });
   }
-  for (const file of [source, kPut, kGet, sPut, join(dir, 's-get')]) await rm(file, { force: true });
+  for (const file of [source, kPut, kGet, sPut, sGet]) await rm(file, { force: true });
   return rows;
 }

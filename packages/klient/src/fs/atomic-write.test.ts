@@ -3,7 +3,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AtomicWrite } from './atomic-write.js';
+import { AtomicWrite, type WriteOptions } from './atomic-write.js';
+
+const replace: WriteOptions = { append: false, ifNotExists: false, createParents: false };
 
 const sha256 = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest('hex');
 let dir: string;
@@ -17,7 +19,7 @@ afterEach(async () => {
 describe('AtomicWrite with pipelined chunks', () => {
   it('reports the hash of what it wrote when a chunk is refused mid-way', async () => {
     const path = join(dir, 'f');
-    const write = await AtomicWrite.begin(path, {});
+    const write = await AtomicWrite.begin(path, replace);
     const [a, b, c] = [Buffer.from('first '), Buffer.from('stray '), Buffer.from('second')];
     const writes = [write.write(a, 0), write.write(b, 999), write.write(c, a.length)];
     const results = await Promise.allSettled(writes);
@@ -29,7 +31,7 @@ describe('AtomicWrite with pipelined chunks', () => {
 
   it('leaves a chunk sent after the commit out of the file and of its hash', async () => {
     const path = join(dir, 'g');
-    const write = await AtomicWrite.begin(path, {});
+    const write = await AtomicWrite.begin(path, replace);
     const first = write.write(Buffer.from('kept'));
     const committed = write.commit();
     const late = write.write(Buffer.from('late'));

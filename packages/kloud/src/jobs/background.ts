@@ -9,6 +9,7 @@
  *
  * A sweep never overlaps the previous one; each part's failure is logged and the others run.
  */
+import { BackendError } from '@kk/backend/errors.js';
 import type { Store } from '@kk/backend/store/store.js';
 import type { Logger } from 'pino';
 import type { KloudConfig } from '../config.js';
@@ -67,7 +68,13 @@ export class BackgroundJobs {
         try {
           await sweep(this.deps);
         } catch (err) {
-          this.deps.log.error({ err, sweep: name }, 'background sweep failed');
+          // The database away (restarting, unreachable) is expected and retried at the next sweep.
+          if (err instanceof BackendError && err.code === 'unavailable')
+            this.deps.log.warn(
+              { sweep: name, reason: err.message },
+              'background sweep skipped: the database is unavailable',
+            );
+          else this.deps.log.error({ err, sweep: name }, 'background sweep failed');
         }
       }
     })().finally(() => {

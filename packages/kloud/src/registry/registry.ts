@@ -57,7 +57,7 @@ export class Registry {
       authenticate: (token) => this.authenticate(token),
       limits: { heartbeatMs: options.heartbeatMs },
       methods: (principal) => ({
-        'kite.register': async (params) => {
+        'kite.register': storeErrorsAsRpc(async (params) => {
           const link = this.links.get(String(principal.kiteId));
           if (link) {
             link.url = params.url;
@@ -69,8 +69,8 @@ export class Registry {
           if (machine && params.url && machine.queryString !== params.url)
             await options.store.machines.setRuntime(machineId, { queryString: params.url }, null);
           return { machineId: String(principal.machineId), heartbeatMs: options.heartbeatMs };
-        },
-        'kite.heartbeat': async () => {
+        }),
+        'kite.heartbeat': storeErrorsAsRpc(async () => {
           const at = Date.now();
           const kiteId = String(principal.kiteId);
           if (!this.link(kiteId)) return { at };
@@ -88,7 +88,7 @@ export class Registry {
           if (Number(res.numUpdatedRows) === 0)
             await this.disconnect(kiteId, 'the link is no longer recorded here; link again');
           return { at };
-        },
+        }),
       }),
       onConnection: (peer) => this.onLink(peer),
       onInternalError: (method, err) => options.log.error({ err, method }, 'registry method failed'),
@@ -265,4 +265,18 @@ export class Registry {
         this.options.log.warn({ err }, 'could not record klients offline at shutdown'),
       );
   }
+}
+
+/**
+ * A Klient calling while the database is away hears Unavailable (4503, retry) rather than an
+ * internal error, and the log is not filled with a stack trace per heartbeat.
+ */
+function storeErrorsAsRpc<P, R>(handler: (params: P) => Promise<R>): (params: P) => Promise<R> {
+  return async (params) => {
+    try {
+      return await handler(params);
+    } catch (err) {
+      throw asRpcError(err);
+    }
+  };
 }

@@ -19,7 +19,6 @@ import { type BenchRow, percentile } from '../row.js';
 
 const MiB = 1024 * 1024;
 const execFileAsync = promisify(execFile);
-const chunkBytes = MiB;
 
 /** Writes `size` bytes of random data to `file`, 8 MiB at a time. */
 async function makeFile(file: string, size: number): Promise<void> {

@@ -16,7 +16,7 @@ import type { KeySet } from '@kk/protocol/tokens/index.js';
 import { registerWeb } from '@kk/web/server/register.js';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
-import { asRpcError } from './api/backend-error.js';
+import { asRpcError, isStoreUnavailable } from './api/backend-error.js';
 import { keyRoutes } from './api/key-routes.js';
 import { kloudRoutes, type RouteDeps } from './api/routes.js';
 import { closeConnectionsOnUnshare } from './api/share-hooks.js';
@@ -182,7 +182,7 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
         return { sub: user.id, scope: 'owner' };
       } catch (err) {
         // A bad token is a failed login; a database away is "retry", and not counted as one.
-        if (err instanceof BackendError && err.code !== 'unavailable')
+        if (err instanceof BackendError && !isStoreUnavailable(err))
           throw errors.unauthenticated(err.message);
         throw asRpcError(err);
       }

@@ -6,10 +6,12 @@
  * target as it was.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { RpcClient } from '@kk/protocol/client/client.js';
+import { writeAllAt } from '@kk/protocol/node/file-chunks.js';
+import { InFlight } from '@kk/protocol/streams/in-flight.js';
 import { cliErrors } from '../errors.js';
 import { writeWithBackpressure } from '../output/streams.js';
 import type { TransferObserver } from './upload.js';
@@ -50,16 +52,14 @@ export async function download(
   const out = target.stdout;
   const hash = createHash('sha256');
   let received = 0;
-  const writes: Array<Promise<void>> = [];
+  const writes = new InFlight(WRITES_IN_FLIGHT);
   try {
     for await (const chunk of reader) {
       if (!(chunk instanceof Uint8Array)) continue;
       hash.update(chunk);
       received += chunk.byteLength;
-      if (file) {
-        writes.push(writeAllAt(file, chunk, received - chunk.byteLength));
-        if (writes.length > WRITES_IN_FLIGHT) await writes.shift();
-      } else await writeWithBackpressure(out!, chunk);
+      if (file) await writes.add(writeAllAt(file, chunk, received - chunk.byteLength));
+      else await writeWithBackpressure(out!, chunk);
       observer.onProgress?.(received, opened.size);
     }
     const final = (await reader.done) as { bytes?: number; hash?: string } | undefined;
@@ -69,14 +69,14 @@ export async function download(
         `${remotePath} changed or was cut short while copying (${received} bytes, sha256 ${local}): copy it again`,
       );
     if (file) {
-      for (const write of writes.splice(0)) await write;
+      await writes.drain();
       await file.close();
       await rename(temp!, target.file!);
     }
     return { size: received, hash: local };
   } catch (error) {
     if (file) {
-      await Promise.allSettled(writes);
+      await writes.settle();
       await file.close().catch(() => {});
       await rm(temp!, { force: true });
     }
@@ -88,10 +88,3 @@ export async function download(
 
 /** Chunk writes a download keeps in flight at once. */
 const WRITES_IN_FLIGHT = 4;
-
-async function writeAllAt(file: FileHandle, chunk: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < chunk.byteLength; ) {
-    const { bytesWritten } = await file.write(chunk, done, chunk.byteLength - done, position + done);
-    done += bytesWritten;
-  }
-}

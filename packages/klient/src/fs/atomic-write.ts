@@ -15,6 +15,7 @@ import {
   unlink,
 } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { writeAllAt } from '@kk/protocol/node/file-chunks.js';
 import { errnoOf, errors } from '../errors.js';
 import { hashFile } from './hash.js';
 import { withPathLock } from './path-lock.js';
@@ -204,11 +205,12 @@ export class AtomicWrite {
         );
       }
       try {
-        await this.writeAll(bytes);
+        await writeAllAt(this.handle, bytes, this.position);
       } catch (err) {
         this.hash = undefined;
         throw err;
       }
+      this.position += bytes.length;
       this.written += bytes.length;
       this.flushEarly();
     });
@@ -230,15 +232,6 @@ export class AtomicWrite {
         this.flushError ??= err;
       },
     );
-  }
-
-  private async writeAll(bytes: Uint8Array): Promise<void> {
-    let done = 0;
-    while (done < bytes.length) {
-      const { bytesWritten } = await this.handle.write(bytes, done, bytes.length - done, this.position);
-      done += bytesWritten;
-      this.position += bytesWritten;
-    }
   }
 
   private serially<T>(fn: () => Promise<T>): Promise<T> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Handler, HandlerMap } from '@kk/protocol/peer.js';
+import { InFlight } from '@kk/protocol/streams/in-flight.js';
 import { markActivity } from '../activity.js';
 import { resourcesOf } from '../connection-resources.js';
 import type { KlientContext } from '../context.js';
@@ -73,20 +74,17 @@ export function uploadHandlers({ config }: KlientContext): HandlerMap {
         write = found;
         // A few chunks in flight: the next is received and hashed while the thread pool writes
         // this one (AtomicWrite applies them in order); past that, the loop waits for the oldest.
-        const writing: Array<Promise<void>> = [];
+        const writing = new InFlight(WRITES_IN_FLIGHT);
         try {
           for await (const chunk of reader) {
             if (!(chunk instanceof Uint8Array))
               throw errors.invalidParams('fs.writeStream carries binary frames only');
             markActivity();
-            const done = found.write(chunk);
-            done.catch(() => {}); // awaited below, in order
-            writing.push(done);
-            if (writing.length > WRITES_IN_FLIGHT) await writing.shift();
+            await writing.add(found.write(chunk));
           }
-          for (const done of writing.splice(0)) await done;
+          await writing.drain();
         } finally {
-          await Promise.allSettled(writing);
+          await writing.settle();
         }
         return { written: found.received - start, received: found.received };
       } catch (err) {

@@ -34,13 +34,29 @@ export function asBackendError(err: unknown): unknown {
  * is returned as it is.
  */
 export function storeUnavailable(err: unknown): unknown {
-  return err instanceof BackendError && err.code === 'unavailable'
-    ? new KloudError('Unavailable', err.message)
-    : err;
+  return isStoreUnavailable(err) ? new KloudError('Unavailable', err.message) : err;
+}
+
+/** The database out of reach (restarting, unreachable): expected, and retried by whoever asked. */
+export function isStoreUnavailable(err: unknown): err is BackendError & { code: 'unavailable' } {
+  return err instanceof BackendError && err.code === 'unavailable';
 }
 
 /** What an RPC caller (or a Klient at the registry) hears: Kloud's errors and an unreachable store with their codes. */
 export function asRpcError(caught: unknown): unknown {
   const err = storeUnavailable(caught);
   return isKloudError(err) ? err.toRpcError() : err;
+}
+
+/** `handler` with whatever it throws crossing the wire as asRpcError says. */
+export function withRpcErrors<A extends unknown[], R>(
+  handler: (...args: A) => Promise<R>,
+): (...args: A) => Promise<R> {
+  return async (...args) => {
+    try {
+      return await handler(...args);
+    } catch (err) {
+      throw asRpcError(err);
+    }
+  };
 }

@@ -9,9 +9,9 @@
  *
  * A sweep never overlaps the previous one; each part's failure is logged and the others run.
  */
-import { BackendError } from '@kk/backend/errors.js';
 import type { Store } from '@kk/backend/store/store.js';
 import type { Logger } from 'pino';
+import { isStoreUnavailable } from '../api/backend-error.js';
 import type { KloudConfig } from '../config.js';
 import type { EventBus } from '../lifecycle/events.js';
 import type { Lifecycle } from '../lifecycle/lifecycle.js';
@@ -69,7 +69,7 @@ export class BackgroundJobs {
           await sweep(this.deps);
         } catch (err) {
           // The database away (restarting, unreachable) is expected and retried at the next sweep.
-          if (err instanceof BackendError && err.code === 'unavailable')
+          if (isStoreUnavailable(err))
             this.deps.log.warn(
               { sweep: name, reason: err.message },
               'background sweep skipped: the database is unavailable',

@@ -16,7 +16,7 @@ import { errors as rpcErrors } from '@kk/protocol/errors.js';
 import { type Peer, type Principal, RpcEndpoint, verifyKiteKey } from '@kk/protocol/node.js';
 import { decodeProtectedHeader, type JWTVerifyGetKey } from 'jose';
 import type { Logger } from 'pino';
-import { asRpcError } from '../api/backend-error.js';
+import { asRpcError, withRpcErrors } from '../api/backend-error.js';
 
 /** Announced (payload: kite id) once a process recorded a Klient's link in the store, for waiters elsewhere. */
 export const LINK_UP_CHANNEL = 'kk_link_up';
@@ -57,7 +57,8 @@ export class Registry {
       authenticate: (token) => this.authenticate(token),
       limits: { heartbeatMs: options.heartbeatMs },
       methods: (principal) => ({
-        'kite.register': storeErrorsAsRpc(async (params) => {
+        // While the database is away a Klient hears Unavailable (4503, retry), not an internal error.
+        'kite.register': withRpcErrors(async (params) => {
           const link = this.links.get(String(principal.kiteId));
           if (link) {
             link.url = params.url;
@@ -70,7 +71,7 @@ export class Registry {
             await options.store.machines.setRuntime(machineId, { queryString: params.url }, null);
           return { machineId: String(principal.machineId), heartbeatMs: options.heartbeatMs };
         }),
-        'kite.heartbeat': storeErrorsAsRpc(async () => {
+        'kite.heartbeat': withRpcErrors(async () => {
           const at = Date.now();
           const kiteId = String(principal.kiteId);
           if (!this.link(kiteId)) return { at };
@@ -265,18 +266,4 @@ export class Registry {
         this.options.log.warn({ err }, 'could not record klients offline at shutdown'),
       );
   }
-}
-
-/**
- * A Klient calling while the database is away hears Unavailable (4503, retry) rather than an
- * internal error, and the log is not filled with a stack trace per heartbeat.
- */
-function storeErrorsAsRpc<P, R>(handler: (params: P) => Promise<R>): (params: P) => Promise<R> {
-  return async (params) => {
-    try {
-      return await handler(params);
-    } catch (err) {
-      throw asRpcError(err);
-    }
-  };
 }

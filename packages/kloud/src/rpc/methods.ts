@@ -5,7 +5,7 @@
 import type { Viewer } from '@kk/backend/access/viewer.js';
 import type { Store } from '@kk/backend/store/store.js';
 import type { CallContext, HandlerMap } from '@kk/protocol/peer.js';
-import { asRpcError } from '../api/backend-error.js';
+import { withRpcErrors } from '../api/backend-error.js';
 import type { MachineAction } from '../lifecycle/states.js';
 import type { MachineService } from '../machines/service.js';
 import type { StackService } from '../stacks/service.js';
@@ -17,12 +17,8 @@ export interface RpcDeps {
 }
 
 /** Runs a handler with the caller's viewer; Kloud's own errors cross the wire with their codes. */
-async function as<T>(deps: RpcDeps, ctx: CallContext, fn: (viewer: Viewer) => Promise<T>): Promise<T> {
-  try {
-    return await fn(await deps.store.viewer(ctx.principal.sub));
-  } catch (err) {
-    throw asRpcError(err);
-  }
+function as<T>(deps: RpcDeps, ctx: CallContext, fn: (viewer: Viewer) => Promise<T>): Promise<T> {
+  return withRpcErrors(async () => fn(await deps.store.viewer(ctx.principal.sub)))();
 }
 
 export function kloudRpcMethods(deps: RpcDeps): HandlerMap {

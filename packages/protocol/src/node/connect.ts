@@ -6,7 +6,7 @@ import {
   type TokenProvider,
 } from '../client/client.js';
 import type { OpenedSocket, SocketFactory, SocketLike } from '../client/socket.js';
-import { trackSends } from './send-tracker.js';
+import { trackWebSocketSends } from './ws-transport.js';
 
 /**
  * `ws` with the token in the Authorization header, pings observed, and reads pausable. Frames
@@ -41,11 +41,7 @@ export const nodeSocketFactory: SocketFactory = (url, token, maxFrameBytes) => {
     socket: ws as unknown as SocketLike,
     onPing: (listener) => ws.on('ping', listener),
     binaryType: 'nodebuffer',
-    trackSends: () =>
-      trackSends(
-        (data, sent) => ws.send(data, sent),
-        () => ws.bufferedAmount,
-      ),
+    trackSends: () => trackWebSocketSends(ws),
     pause: () => ws.pause(),
     resume: () => ws.resume(),
     refusal,

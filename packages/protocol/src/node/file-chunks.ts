@@ -1,5 +1,5 @@
 /**
- * Reading a file for a binary stream without copying it into frames: each chunk is read into a
+ * Files to and from binary streams. Reading without copying into frames: each chunk is read into a
  * buffer that leaves FRAME_HEADER_BYTES free before it, so `StreamSender.writeFrame(chunk.frame)`
  * sends it as it lies, and the next chunk is read while the consumer hashes or sends this one.
  */
@@ -46,5 +46,13 @@ export async function* readFileChunks(
     }
   } finally {
     await next?.catch(() => undefined);
+  }
+}
+
+/** Writes all of `bytes` at `position` (a write may take fewer bytes than asked; the rest follows). */
+export async function writeAllAt(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < bytes.byteLength; ) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.byteLength - done, position + done);
+    done += bytesWritten;
   }
 }

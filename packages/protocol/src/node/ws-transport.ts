@@ -1,14 +1,11 @@
 import type WebSocket from 'ws';
 import type { Peer } from '../peer.js';
 import type { Transport } from '../transport.js';
-import { trackSends } from './send-tracker.js';
+import { type SendTracker, trackSends } from './send-tracker.js';
 
 /** Adapts a `ws` socket to the peer's transport seam. */
 export function wsTransport(ws: WebSocket): Transport {
-  const tracker = trackSends(
-    (data, sent) => ws.send(data, sent),
-    () => ws.bufferedAmount,
-  );
+  const tracker = trackWebSocketSends(ws);
   return {
     send: tracker.send,
     whenBufferedBelow: tracker.whenBufferedBelow,
@@ -19,6 +16,14 @@ export function wsTransport(ws: WebSocket): Transport {
     pauseReading: () => ws.pause(),
     resumeReading: () => ws.resume(),
   };
+}
+
+/** A `ws` socket's sends, tracked so writers wake when room frees (see send-tracker.ts). */
+export function trackWebSocketSends(ws: WebSocket): SendTracker {
+  return trackSends(
+    (data, sent) => ws.send(data, sent),
+    () => ws.bufferedAmount,
+  );
 }
 
 /** Feeds a `ws` socket's messages and close to a peer. */

@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { bundleKlient } from './klient-executable/bundle.js';
+import { type AddonSource, bundleKlient } from './klient-executable/bundle.js';
 import { recordInputs, recordStillHolds, sha256File, writeRecord } from './klient-executable/freshness.js';
 import { makeSingleExecutable } from './klient-executable/sea.js';
 
@@ -49,10 +49,14 @@ export function klientOutputs(outDir = defaultOutDir) {
   };
 }
 
-/** node-pty's compiled addon, as installed for the klient package. */
-function ptyAddonFile(): string {
-  const nodePty = createRequire(klientPackage).resolve('node-pty/package.json');
-  return join(dirname(nodePty), 'build/Release/pty.node');
+/** The compiled addons the executable carries: node-pty's and @kk/allocator's, as installed for the klient package. */
+function addonFiles(): AddonSource[] {
+  const resolvePackage = createRequire(klientPackage).resolve;
+  const built = (pkg: string, name: string) => ({
+    name,
+    file: join(dirname(resolvePackage(`${pkg}/package.json`)), `build/Release/${name}.node`),
+  });
+  return [built('node-pty', 'pty'), built('@kk/allocator', 'allocator')];
 }
 
 const buildScripts = [
@@ -73,8 +77,7 @@ export async function buildKlient(options: BuildOptions = {}): Promise<KlientBui
   const workDir = await mkdtemp(join(outDir, '.work-'));
   try {
     const bundle = out.bundle;
-    const pty = ptyAddonFile();
-    const { inputs, assets } = await bundleKlient(entry, bundle, [{ name: 'pty', file: pty }]);
+    const { inputs, assets } = await bundleKlient(entry, bundle, addonFiles());
     await makeSingleExecutable({ main: bundle, assets, workDir, output: out.executable });
     const version = await reportedVersion(out.executable);
     const sha256 = await sha256File(out.executable);

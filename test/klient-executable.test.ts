@@ -132,14 +132,28 @@ describe('klient single executable', () => {
       expect(await reader.done).toEqual({ reason: 'exit', exitCode: 0, signal: null });
     });
 
-    it('put pty.node in a private content-addressed cache, not beside itself', async () => {
-      const [hash, ...others] = await readdir(join(cache, 'klient'));
-      expect(others).toEqual([]);
-      const file = join(cache, 'klient', hash!, 'pty.node');
-      expect(await sha256File(file)).toBe(hash);
+    it('put its addons (pty.node, allocator.node) in a private content-addressed cache, not beside itself', async () => {
+      const hashes = await readdir(join(cache, 'klient'));
+      const names: string[] = [];
+      for (const hash of hashes) {
+        const [name, ...others] = await readdir(join(cache, 'klient', hash));
+        expect(others).toEqual([]);
+        expect(await sha256File(join(cache, 'klient', hash, name!))).toBe(hash);
+        expect((await stat(join(cache, 'klient', hash))).mode & 0o777).toBe(0o700);
+        names.push(name!);
+      }
+      expect(names.sort()).toEqual(['allocator.node', 'pty.node']);
       expect((await stat(join(cache, 'klient'))).mode & 0o777).toBe(0o700);
-      expect((await stat(join(cache, 'klient', hash!))).mode & 0o777).toBe(0o700);
       expect(await readdir(dir)).toEqual(['klient']);
+    });
+
+    it('keeps freed memory for reuse through the allocator addon it carries', () => {
+      const listening = klient
+        .log()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { msg?: string; retainFreedMemory?: unknown })
+        .find((entry) => entry.msg === 'klient listening');
+      expect(listening?.retainFreedMemory).toBe(true);
     });
   });
 });

@@ -1,5 +1,5 @@
 /**
- * Moving a large file, as `kk cp` does it (the CLI's own download and upload: a streamed
+ * Moving a large file, as `kd cp` does it (the CLI's own download and upload: a streamed
  * `fs.readFile` into a local file, and `fs.openWrite` / `fs.writeStream` / `fs.commitWrite`, both
  * sha256-checked) against `sftp -b` get/put on the same loopback sshd over its open master
  * connection, and how much Klient's resident memory grows while it moves the file, at two file
@@ -11,6 +11,7 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { retainFreedMemory } from '@kk/allocator';
 import { download } from '@kk/cli/transfer/download.js';
 import { upload } from '@kk/cli/transfer/upload.js';
 import type { RpcClient } from '@kk/protocol';
@@ -80,13 +81,13 @@ async function timed(target: string, work: () => Promise<void>): Promise<number>
   return (performance.now() - started) / 1000;
 }
 
-/** What `kk cp machine:file local` does: a streamed fs.readFile into a local file, sha256 checked. */
+/** What `kd cp machine:file local` does: a streamed fs.readFile into a local file, sha256 checked. */
 async function klientRead(client: RpcClient, path: string, local: string, size: number): Promise<void> {
   const { size: received } = await download(client, path, { file: local });
   if (received !== size) throw new Error(`fs.readFile streamed ${received} bytes of ${size}`);
 }
 
-/** What `kk cp local machine:file` does: fs.openWrite, fs.writeStream, fs.commitWrite, sha256 checked. */
+/** What `kd cp local machine:file` does: fs.openWrite, fs.writeStream, fs.commitWrite, sha256 checked. */
 async function klientWrite(client: RpcClient, source: string, path: string, size: number): Promise<void> {
   const written = await upload(client, { file: source, size }, path);
   if (written.size !== size) throw new Error(`fs.commitWrite wrote ${written.size} bytes of ${size}`);
@@ -101,6 +102,8 @@ const ROUNDS = 6;
 const overMaster = { overMaster: true };
 
 export async function benchFiles(client: RpcClient, klientPid: number, ssh: OpenSsh): Promise<BenchRow[]> {
+  // The client side of each transfer runs in this process: set it up as kd's main does.
+  retainFreedMemory();
   const dir = ssh.dir;
   const kPut = join(dir, 'k-put');
   const kGet = join(dir, 'k-get');

@@ -29,9 +29,15 @@ export interface BundleResult {
 const bundledAddonsModule = 'klient:bundled-addons';
 
 /**
- * node-pty finds pty.node through `loadNativeModule` in its lib/utils.js, which requires
- * `../build/Release/pty.node` relative to itself: a path that does not exist inside an
- * executable. The plugin keeps utils.js and replaces that one export with a call into
+ * The CommonJS files that load a native addon through a `loadNativeModule(name)` export:
+ * node-pty's lib/utils.js (for pty.node) and @kk/allocator's src/native.cjs (for allocator.node).
+ */
+const nativeLoaderFiles = /([\\/]node-pty[\\/]lib[\\/]utils\.js|[\\/]allocator[\\/]src[\\/]native\.cjs)$/;
+
+/**
+ * node-pty and @kk/allocator find their addons through `loadNativeModule`, which requires
+ * `../build/Release/<name>.node` relative to itself: a path that does not exist inside an
+ * executable. The plugin keeps each loader file and replaces that one export with a call into
  * native-addon.ts, which loads the addon from the executable's assets.
  */
 function bundledNativeAddons(addons: Record<string, BundledAddon>): esbuild.Plugin {
@@ -51,7 +57,7 @@ function bundledNativeAddons(addons: Record<string, BundledAddon>): esbuild.Plug
         resolveDir: here,
         loader: 'js',
       }));
-      build.onLoad({ filter: /[\\/]node-pty[\\/]lib[\\/]utils\.js$/ }, async (args) => {
+      build.onLoad({ filter: nativeLoaderFiles }, async (args) => {
         const original = await readFile(args.path, 'utf8');
         const override = `\nexports.loadNativeModule = require(${JSON.stringify(bundledAddonsModule)}).loadNativeModule;\n`;
         return { contents: original + override, loader: 'js' };

@@ -1,3 +1,4 @@
+import { retainFreedMemory } from '@kk/allocator';
 import { createRpcServer } from '@kk/protocol/node/server.js';
 import type { HandlerMap } from '@kk/protocol/peer.js';
 import { markActivity } from './activity.js';
@@ -31,6 +32,8 @@ export async function startKlient(
   options: { log?: Logger } = {},
 ): Promise<RunningKlient> {
   const log = options.log ?? createLogger(config);
+  // Before the first stream: freed buffers are reused instead of faulted in again.
+  const memory = retainFreedMemory();
   const authenticate = await createAuthenticator(config);
   const processes = new ProcessTable();
   const terminals = new TerminalManager({
@@ -65,7 +68,10 @@ export async function startKlient(
   // Detached process groups would outlive a Klient that exits without close(): kill them on exit.
   const killAll = () => processes.killAll();
   process.on('exit', killAll);
-  log.info({ url: server.url, kiteId: config.kiteId }, 'klient listening');
+  log.info(
+    { url: server.url, kiteId: config.kiteId, retainFreedMemory: memory.applied ? true : memory.reason },
+    'klient listening',
+  );
   return {
     url: server.url,
     port: server.port,

@@ -4,6 +4,7 @@
  * or configuration.
  */
 import { parseArgs } from 'node:util';
+import { retainFreedMemory } from '@kk/allocator';
 import { bootstrapAdmin } from '@kk/backend/bootstrap.js';
 import { ConfigError, loadKloudConfig, settings } from './config.js';
 import { KloudError } from './errors.js';
@@ -36,6 +37,8 @@ async function serve(args: string[]): Promise<void> {
     return fail(`${(err as Error).message}\n${usage}`, 2);
   }
   const config = loadKloudConfig(values);
+  // The tunnel relays whole files through this process: freed buffers are reused, not faulted in again.
+  retainFreedMemory();
   const kloud = await startKloud(config);
   const boot = await bootstrapAdmin(kloud.store);
   // One write, so a reader sees the URL and the token together. The token is shown once

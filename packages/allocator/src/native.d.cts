@@ -1,0 +1,1 @@
+export declare function loadNativeModule(name: string): { dir: string; module: unknown };

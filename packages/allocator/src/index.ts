@@ -4,7 +4,7 @@
  * returns all but a few MiB of such a burst (and serves 1 MiB buffers with fresh mmaps), so the
  * next stretch of the stream page-faults every page in again. On a virtual machine a page fault
  * costs microseconds, and those faults were the largest single cost of moving a file through
- * Klient (bench/klient/files.ts: +15–30 % read and write throughput with this applied).
+ * Klient (see the README for the measured effect).
  *
  * Called once at the start of the processes that move bulk data: Klient, kd and Kloud.
  */
@@ -14,6 +14,9 @@ import { loadNativeModule } from './native.cjs';
 export const RETAINED_BYTES = 64 * 1024 * 1024;
 /** Blocks below this come from the heap, so they are reused too (the ceiling glibc's own adjustment stops at). */
 export const MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024;
+
+/** `KK_RETAIN_FREED_MEMORY=0` keeps glibc's defaults: for an operator who would rather have the memory back at once. */
+export const DISABLE_ENV = 'KK_RETAIN_FREED_MEMORY';
 
 export type RetainResult = { applied: true } | { applied: false; reason: string };
 
@@ -33,6 +36,8 @@ export function retainFreedMemory(): RetainResult {
 }
 
 function apply(): RetainResult {
+  if (process.env[DISABLE_ENV] === '0')
+    return { applied: false, reason: `turned off by ${DISABLE_ENV}=0: glibc's defaults` };
   let addon: AllocatorAddon;
   try {
     addon = loadNativeModule('allocator').module as AllocatorAddon;

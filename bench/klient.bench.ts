@@ -33,7 +33,7 @@ export async function run(): Promise<BenchRow[]> {
     console.error('exec');
     rows.push(...(await benchExec(client, ssh)));
     console.error('files');
-    rows.push(...(await benchFiles(client, klient.pid, ssh)));
+    rows.push(...(await benchFiles(klient, ssh)));
     console.error('terminal');
     rows.push(...(await benchTerminal(client, ssh)));
     return rows;

@@ -18,6 +18,8 @@ export interface KlientProcess {
   log(): string;
   /** A connected client with a fresh token of `scope` (default owner). */
   connect(scope?: Scope): RpcClient;
+  /** A fresh access token of `scope` (default owner), for a client in another process. */
+  token(scope?: Scope): Promise<string>;
   /** SIGTERM, then the exit code once it is gone. */
   stop(): Promise<number | null>;
 }
@@ -98,15 +100,16 @@ export async function startKlientProcess(options: KlientProcessOptions): Promise
     throw err;
   }
   const clients: RpcClient[] = [];
+  const token = async (scope: Scope = 'owner') =>
+    (await issueAccessToken(keys, { issuer, user: 'tester', kiteId, scope })).token;
   return {
     url,
     pid: child.pid!,
     child,
     log: () => lines.join('\n'),
+    token,
     connect(scope: Scope = 'owner') {
-      const token = async () =>
-        (await issueAccessToken(keys, { issuer, user: 'tester', kiteId, scope })).token;
-      const client = connect(url, token, { reconnect: false });
+      const client = connect(url, () => token(scope), { reconnect: false });
       clients.push(client);
       return client;
     },

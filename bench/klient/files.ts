@@ -127,89 +127,95 @@ const overMaster = { overMaster: true };
 
 export async function benchFiles(klient: KlientProcess, ssh: OpenSsh): Promise<BenchRow[]> {
   const transfers = await startTransferProcess(klient);
+  try {
+    return await measureFiles(transfers, klient.pid, ssh);
+  } finally {
+    transfers.stop();
+  }
+}
+
+type Transfers = Awaited<ReturnType<typeof startTransferProcess>>;
+
+async function measureFiles(transfers: Transfers, klientPid: number, ssh: OpenSsh): Promise<BenchRow[]> {
   const klientRead = (remote: string, local: string, size: number) =>
     transfers.run({ kind: 'read', remote, local, size });
   const klientWrite = (local: string, remote: string, size: number) =>
     transfers.run({ kind: 'write', remote, local, size });
-  try {
-    const dir = ssh.dir;
-    const kPut = join(dir, 'k-put');
-    const kGet = join(dir, 'k-get');
-    const sGet = join(dir, 's-get');
-    const sPut = join(dir, 's-put');
-    const growth: Record<string, number> = {};
-    const seconds = { read: [] as number[], write: [] as number[], get: [] as number[], put: [] as number[] };
-    const source = join(dir, 'source');
-    let expected = '';
-    // 16 MiB first and not reported: the first transfer pays for buffers and compiled code once.
-    for (const mib of [16, 64, 256]) {
-      const size = mib * MiB;
-      await makeFile(source, size);
-      expected = await sha256Of(source);
-      const read = await rssGrowth(klient.pid, () => timed(kGet, () => klientRead(source, kGet, size)));
-      const write = await rssGrowth(klient.pid, () => timed(kPut, () => klientWrite(source, kPut, size)));
-      if ((await sha256Of(kPut)) !== expected)
-        throw new Error('Klient upload (fs.writeStream) differs from the source');
-      growth[`read-${mib}`] = read.growth;
-      growth[`write-${mib}`] = write.growth;
-      if (mib === 256) {
-        seconds.read.push(read.result);
-        seconds.write.push(write.result);
-      }
-    }
-    // Throughput of the 256 MiB file: Klient and sftp in turn, ROUNDS runs each. This VM's disk
-    // and memory vary run to run by 2x, so the best run (the least disturbed) and the median are both shown.
-    const size = 256 * MiB;
-    for (let round = 0; round < ROUNDS; round++) {
-      seconds.get.push(await timed(sGet, () => ssh.sftpBatch([`get ${source} ${sGet}`], overMaster)));
-      seconds.read.push(await timed(kGet, () => klientRead(source, kGet, size)));
-      seconds.put.push(await timed(sPut, () => ssh.sftpBatch([`put ${source} ${sPut}`], overMaster)));
-      seconds.write.push(await timed(kPut, () => klientWrite(source, kPut, size)));
-    }
-    if ((await sha256Of(sPut)) !== expected) throw new Error('sftp put differs from the source');
+  const dir = ssh.dir;
+  const kPut = join(dir, 'k-put');
+  const kGet = join(dir, 'k-get');
+  const sGet = join(dir, 's-get');
+  const sPut = join(dir, 's-put');
+  const growth: Record<string, number> = {};
+  const seconds = { read: [] as number[], write: [] as number[], get: [] as number[], put: [] as number[] };
+  const source = join(dir, 'source');
+  let expected = '';
+  // 16 MiB first and not reported: the first transfer pays for buffers and compiled code once.
+  for (const mib of [16, 64, 256]) {
+    const size = mib * MiB;
+    await makeFile(source, size);
+    expected = await sha256Of(source);
+    const read = await rssGrowth(klientPid, () => timed(kGet, () => klientRead(source, kGet, size)));
+    const write = await rssGrowth(klientPid, () => timed(kPut, () => klientWrite(source, kPut, size)));
     if ((await sha256Of(kPut)) !== expected)
       throw new Error('Klient upload (fs.writeStream) differs from the source');
-    const mibps = (samples: number[]) => samples.map((s) => 256 / s);
-    const spread = (ours: number[], peer: number[]) =>
-      `median ${median(mibps(ours)).toFixed(0)} vs ${median(mibps(peer)).toFixed(0)} MiB/s`;
-    const note = (ours: number[], peer: number[]) =>
-      `best of ${ROUNDS + 1} vs ${ROUNDS} (${spread(ours, peer)}), one file on loopback, each on an open connection (sftp over the ssh master, Klient's client in a process of its own as kd is); Klient fsyncs before its rename, sftp does not`;
-    const rows: BenchRow[] = [
-      {
-        figure: 'read 256 MiB file',
-        value: 256 / best(seconds.read),
-        unit: 'MiB/s',
-        peer: 'sftp get',
-        peerValue: 256 / best(seconds.get),
-        better: 'higher',
-        note: note(seconds.read, seconds.get),
-      },
-      {
-        figure: 'write 256 MiB file',
-        value: 256 / best(seconds.write),
-        unit: 'MiB/s',
-        peer: 'sftp put',
-        peerValue: 256 / best(seconds.put),
-        better: 'higher',
-        note: note(seconds.write, seconds.put),
-      },
-    ];
-    // Against the file size: a streaming server stays far below it at any size, a buffering one
-    // reaches it. The 64 MiB figure shows whether the growth follows the size.
-    for (const kind of ['read', 'write'] as const) {
-      rows.push({
-        figure: `Klient RSS growth during ${kind} of 256 MiB`,
-        value: growth[`${kind}-256`]! / MiB,
-        unit: 'MiB',
-        peer: 'the file size',
-        peerValue: 256,
-        better: 'lower',
-        note: `${kind} of 64 MiB: ${(growth[`${kind}-64`]! / MiB).toFixed(1)} MiB; peak RSS minus RSS before, sampled every 10 ms; goal: flat, not following the size`,
-      });
+    growth[`read-${mib}`] = read.growth;
+    growth[`write-${mib}`] = write.growth;
+    if (mib === 256) {
+      seconds.read.push(read.result);
+      seconds.write.push(write.result);
     }
-    for (const file of [source, kPut, kGet, sPut, sGet]) await rm(file, { force: true });
-    return rows;
-  } finally {
-    transfers.stop();
   }
+  // Throughput of the 256 MiB file: Klient and sftp in turn, ROUNDS runs each. This VM's disk
+  // and memory vary run to run by 2x, so the best run (the least disturbed) and the median are both shown.
+  const size = 256 * MiB;
+  for (let round = 0; round < ROUNDS; round++) {
+    seconds.get.push(await timed(sGet, () => ssh.sftpBatch([`get ${source} ${sGet}`], overMaster)));
+    seconds.read.push(await timed(kGet, () => klientRead(source, kGet, size)));
+    seconds.put.push(await timed(sPut, () => ssh.sftpBatch([`put ${source} ${sPut}`], overMaster)));
+    seconds.write.push(await timed(kPut, () => klientWrite(source, kPut, size)));
+  }
+  if ((await sha256Of(sPut)) !== expected) throw new Error('sftp put differs from the source');
+  if ((await sha256Of(kPut)) !== expected)
+    throw new Error('Klient upload (fs.writeStream) differs from the source');
+  const mibps = (samples: number[]) => samples.map((s) => 256 / s);
+  const spread = (ours: number[], peer: number[]) =>
+    `median ${median(mibps(ours)).toFixed(0)} vs ${median(mibps(peer)).toFixed(0)} MiB/s`;
+  const note = (ours: number[], peer: number[]) =>
+    `best of ${ROUNDS + 1} vs ${ROUNDS} (${spread(ours, peer)}), one file on loopback, each on an open connection (sftp over the ssh master, Klient's client in a process of its own as kd is); Klient fsyncs before its rename, sftp does not`;
+  const rows: BenchRow[] = [
+    {
+      figure: 'read 256 MiB file',
+      value: 256 / best(seconds.read),
+      unit: 'MiB/s',
+      peer: 'sftp get',
+      peerValue: 256 / best(seconds.get),
+      better: 'higher',
+      note: note(seconds.read, seconds.get),
+    },
+    {
+      figure: 'write 256 MiB file',
+      value: 256 / best(seconds.write),
+      unit: 'MiB/s',
+      peer: 'sftp put',
+      peerValue: 256 / best(seconds.put),
+      better: 'higher',
+      note: note(seconds.write, seconds.put),
+    },
+  ];
+  // Against the file size: a streaming server stays far below it at any size, a buffering one
+  // reaches it. The 64 MiB figure shows whether the growth follows the size.
+  for (const kind of ['read', 'write'] as const) {
+    rows.push({
+      figure: `Klient RSS growth during ${kind} of 256 MiB`,
+      value: growth[`${kind}-256`]! / MiB,
+      unit: 'MiB',
+      peer: 'the file size',
+      peerValue: 256,
+      better: 'lower',
+      note: `${kind} of 64 MiB: ${(growth[`${kind}-64`]! / MiB).toFixed(1)} MiB; peak RSS minus RSS before, sampled every 10 ms; goal: flat, not following the size`,
+    });
+  }
+  for (const file of [source, kPut, kGet, sPut, sGet]) await rm(file, { force: true });
+  return rows;
 }

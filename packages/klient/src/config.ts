@@ -4,7 +4,7 @@
  * before anything starts; a bad value is a ConfigError naming the setting and how to set it.
  */
 import { homedir } from 'node:os';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 
 export interface KlientConfig {
   /** Where to listen for WebSocket connections. */
@@ -19,6 +19,11 @@ export interface KlientConfig {
   issuer: string;
   /** Base of relative paths and default cwd. */
   home: string;
+  /**
+   * Klient's own state (the records of writes in progress, see fs/pending-writes.ts); default
+   * `$XDG_STATE_HOME/klient`, else `~/.local/state/klient` of the account Klient runs as.
+   */
+  stateDir?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   maxWatchesPerConnection: number;
   maxUploadsPerConnection: number;
@@ -34,6 +39,15 @@ export interface KlientConfig {
     idleReapMs?: number;
     maxSessionsPerUser?: number;
   };
+}
+
+/**
+ * `$XDG_STATE_HOME/klient` when that is set (and absolute), else `~/.local/state/klient` of the
+ * account Klient runs as: not under `--home`, whose listing is the user's own.
+ */
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+  const xdg = env.XDG_STATE_HOME;
+  return xdg && isAbsolute(xdg) ? join(xdg, 'klient') : join(homedir(), '.local', 'state', 'klient');
 }
 
 export class ConfigError extends Error {
@@ -60,6 +74,7 @@ export const settings = {
   kiteId: { flag: 'kite-id', env: 'KLIENT_KITE_ID' },
   issuer: { flag: 'issuer', env: 'KLIENT_ISSUER' },
   home: { flag: 'home', env: 'KLIENT_HOME' },
+  stateDir: { flag: 'state-dir', env: 'KLIENT_STATE_DIR' },
   logLevel: { flag: 'log-level', env: 'KLIENT_LOG_LEVEL', default: 'info' },
   maxWatchesPerConnection: { flag: 'max-watches', env: 'KLIENT_MAX_WATCHES', default: '64' },
   maxUploadsPerConnection: { flag: 'max-uploads', env: 'KLIENT_MAX_UPLOADS', default: '16' },
@@ -145,6 +160,9 @@ export function loadConfig(
     );
   const home = raw('home') ?? homedir();
   if (!isAbsolute(home)) throw new ConfigError(label('home'), `must be an absolute path, got "${home}"`);
+  const stateDir = raw('stateDir') ?? defaultStateDir();
+  if (!isAbsolute(stateDir))
+    throw new ConfigError(label('stateDir'), `must be an absolute path, got "${stateDir}"`);
   const shell = raw('terminalShell');
   if (shell !== undefined && !isAbsolute(shell)) {
     throw new ConfigError(label('terminalShell'), `must be an absolute path, got "${shell}"`);
@@ -169,6 +187,7 @@ export function loadConfig(
     kiteId,
     issuer,
     home,
+    stateDir,
     logLevel: logLevel as KlientConfig['logLevel'],
     maxWatchesPerConnection: parseCount('maxWatchesPerConnection', raw('maxWatchesPerConnection')!),
     maxUploadsPerConnection: parseCount('maxUploadsPerConnection', raw('maxUploadsPerConnection')!),

@@ -3,8 +3,9 @@ import { createRpcServer } from '@kk/protocol/node/server.js';
 import type { HandlerMap } from '@kk/protocol/peer.js';
 import { markActivity } from './activity.js';
 import { createAuthenticator } from './auth.js';
-import type { KlientConfig } from './config.js';
+import { defaultStateDir, type KlientConfig } from './config.js';
 import { ProcessTable } from './exec/process-table.js';
+import { PendingWrites, type TempFileJournal, unrecorded } from './fs/pending-writes.js';
 import { createLogger, type Logger } from './log.js';
 import { klientMethods } from './methods.js';
 import { TerminalManager } from './terminal/manager.js';
@@ -23,6 +24,22 @@ export interface RunningKlient {
 }
 
 /**
+ * Removes the temp files of writes a crash interrupted, before new writes begin, and returns the
+ * journal new writes record theirs in. A state directory that cannot be made (an account
+ * without a home) costs only that cleanup: Klient runs, and says so.
+ */
+async function openPendingWrites(stateDir: string, log: Logger): Promise<TempFileJournal> {
+  try {
+    const { journal, removed } = await PendingWrites.open(stateDir);
+    if (removed.length) log.info({ removed }, 'removed temp files of writes a crash interrupted');
+    return journal;
+  } catch (err) {
+    log.warn({ stateDir, err }, 'no state directory: temp files of interrupted writes will not be removed');
+    return unrecorded;
+  }
+}
+
+/**
  * Start a Klient in this process: listen on `config.host:config.port`, accept WebSocket
  * upgrades carrying a valid access token for `config.kiteId`, and serve every method of
  * methods.ts. Used by `klient serve`, by tests, and by Kloud's local provider.
@@ -35,6 +52,7 @@ export async function startKlient(
   // Before the first stream: freed buffers are reused instead of faulted in again.
   const memory = retainFreedMemory();
   const authenticate = await createAuthenticator(config);
+  const pendingWrites = await openPendingWrites(config.stateDir ?? defaultStateDir(), log);
   const processes = new ProcessTable();
   const terminals = new TerminalManager({
     home: config.home,
@@ -42,7 +60,7 @@ export async function startKlient(
     log,
     ...Object.fromEntries(Object.entries(config.terminal).filter(([, v]) => v !== undefined)),
   });
-  const methods = klientMethods({ config, log, processes, terminals });
+  const methods = klientMethods({ config, log, processes, terminals, pendingWrites });
   const server = await createRpcServer({
     host: config.host,
     port: config.port,

@@ -1,4 +1,4 @@
-import { createHash, type Hash, randomBytes } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import {
   access,
@@ -19,6 +19,7 @@ import { writeAllAt } from '@kk/protocol/node/file-chunks.js';
 import { errnoOf, errors } from '../errors.js';
 import { hashFile } from './hash.js';
 import { withPathLock } from './path-lock.js';
+import { type TempFileJournal, tempFileName, unrecorded } from './pending-writes.js';
 
 export interface WriteOptions {
   mode?: number;
@@ -120,8 +121,8 @@ function sameFile(a: Stats, b: Stats | undefined): boolean {
  * filesystem can) so they are just as atomic; a change to the target between start and
  * commit is refused as a conflict instead of being overwritten.
  *
- * Temp files are named `.<name>.klient-<random>.tmp`; one left by a crash is inert and can be
- * removed by hand.
+ * Temp files are named `.<name>.klient-<random>.tmp`; one left by a crash is inert, and removed
+ * at the next start when the write was begun with a journal (pending-writes.ts).
  */
 export class AtomicWrite {
   private written = 0;
@@ -147,14 +148,21 @@ export class AtomicWrite {
     private readonly options: WriteOptions,
     private readonly base: Base | undefined,
     private readonly existing: Stats | undefined,
+    /** Drops the journal's record of the temp file, once it is renamed or removed. */
+    private readonly forget: () => Promise<void>,
   ) {}
 
-  static async begin(path: string, options: WriteOptions): Promise<AtomicWrite> {
+  /**
+   * Starts a write to `path`. With a `journal`, the temp file is recorded there before it is
+   * created, so one left by a crash is removed at the next start (pending-writes.ts).
+   */
+  static async begin(path: string, options: WriteOptions, journal?: TempFileJournal): Promise<AtomicWrite> {
     const target = await resolveTarget(path);
     if (options.createParents) await mkdir(dirname(target), { recursive: true });
     const existing = await checkPreconditions(target, options, undefined);
-    const temp = join(dirname(target), `.${basename(target)}.klient-${randomBytes(6).toString('hex')}.tmp`);
+    const temp = join(dirname(target), tempFileName(basename(target)));
     const keepsContent = options.append || options.offset !== undefined;
+    const forget = await (journal ?? unrecorded).record(temp);
     let handle: FileHandle;
     try {
       if (keepsContent && existing)
@@ -162,6 +170,7 @@ export class AtomicWrite {
       handle = await open(temp, keepsContent && existing ? 'r+' : 'wx', 0o600);
     } catch (err) {
       await unlink(temp).catch(() => {});
+      await forget();
       throw blameTarget(err, temp, target);
     }
     const write = new AtomicWrite(
@@ -171,6 +180,7 @@ export class AtomicWrite {
       options,
       keepsContent && existing ? { stats: existing } : undefined,
       existing,
+      forget,
     );
     if (options.append) write.position = existing?.size ?? 0;
     else if (options.offset !== undefined) write.position = options.offset;
@@ -272,6 +282,8 @@ export class AtomicWrite {
     } catch (err) {
       await unlink(this.temp).catch(() => {});
       throw err;
+    } finally {
+      await this.forget();
     }
   }
 
@@ -287,6 +299,7 @@ export class AtomicWrite {
     await this.flushing;
     await this.handle.close().catch(() => {});
     await unlink(this.temp).catch(() => {});
+    await this.forget();
   }
 }
 
@@ -312,8 +325,9 @@ export async function writeFileAtomically(
   path: string,
   bytes: Uint8Array,
   options: WriteOptions,
+  journal?: TempFileJournal,
 ): Promise<WriteResult> {
-  const write = await AtomicWrite.begin(path, options);
+  const write = await AtomicWrite.begin(path, options, journal);
   try {
     await write.write(bytes);
   } catch (err) {

@@ -1,9 +1,10 @@
 /**
  * Nothing is lost on a crash: a Klient killed with SIGKILL in the middle of a write leaves the
- * target with its old content or its new content, never a mix.
+ * target with its old content or its new content, never a mix; and nothing is left behind: the
+ * next Klient removes the temp file the write had begun.
  */
 import { watch } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -58,6 +59,10 @@ describe('kill -9 during a write', () => {
     await klient!.exited;
     const content = await readFile(target, 'utf8');
     expect(content === OLD || content === NEW).toBe(true);
+    // The next Klient on this account removes the temp file the killed write left.
+    klient = await spawnKlient({ dir, home });
+    expect((await readdir(home)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    expect(await readFile(target, 'utf8')).toBe(content);
   });
 
   it('fs.writeFile append: the file holds the old content or the old plus the appended, whole', async () => {
@@ -78,13 +83,16 @@ describe('kill -9 during a write', () => {
   });
 
   it('chunked upload: an uncommitted upload never touches the file', async () => {
-    const { target } = await setUp();
+    const { home, target } = await setUp();
     const client = await klient!.connect('owner');
     const { uploadId } = await client.call('fs.openWrite', { path: 'data.txt' });
     const chunk = Buffer.from('B'.repeat(1024 * 1024)).toString('base64');
     for (let i = 0; i < 3; i++) await client.call('fs.writeChunk', { uploadId, data: chunk });
+    expect((await readdir(home)).filter((name) => name.endsWith('.tmp'))).toHaveLength(1);
     klient!.child.kill('SIGKILL');
     await klient!.exited;
     expect(await readFile(target, 'utf8')).toBe(OLD);
+    klient = await spawnKlient({ dir, home });
+    expect((await readdir(home)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
   });
 });

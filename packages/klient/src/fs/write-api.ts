@@ -13,11 +13,11 @@ import { resolvePath } from './paths.js';
 const WRITES_IN_FLIGHT = 4;
 
 /** fs.writeFile: the whole content in one call, written atomically. */
-export function writeFileHandler({ config }: KlientContext): Handler<'fs.writeFile'> {
+export function writeFileHandler({ config, pendingWrites }: KlientContext): Handler<'fs.writeFile'> {
   return async ({ path, content, encoding, ...options }) => {
     const bytes = decodeContent(content, encoding);
     markActivity();
-    return writeFileAtomically(resolvePath(config.home, path), bytes, options);
+    return writeFileAtomically(resolvePath(config.home, path), bytes, options, pendingWrites);
   };
 }
 
@@ -26,7 +26,7 @@ export function writeFileHandler({ config }: KlientContext): Handler<'fs.writeFi
  * streams to disk without sitting whole in memory. An upload belongs to the connection that
  * opened it; if that connection closes first, the temp file is removed and the target is untouched.
  */
-export function uploadHandlers({ config }: KlientContext): HandlerMap {
+export function uploadHandlers({ config, pendingWrites }: KlientContext): HandlerMap {
   const upload = (peer: Parameters<typeof resourcesOf>[0], id: string) => {
     const found = resourcesOf(peer).uploads.get(id);
     if (!found)
@@ -45,7 +45,7 @@ export function uploadHandlers({ config }: KlientContext): HandlerMap {
         );
       }
       markActivity();
-      const write = await AtomicWrite.begin(resolvePath(config.home, path), options);
+      const write = await AtomicWrite.begin(resolvePath(config.home, path), options, pendingWrites);
       const uploadId = randomUUID();
       if (call.peer.closed) await write.abort();
       else resources.uploads.set(uploadId, write);

@@ -75,6 +75,8 @@ export async function startKlientProcess(options: KlientProcessOptions): Promise
     kiteId,
     '--issuer',
     issuer,
+    '--state-dir',
+    join(dir, 'state'),
     ...(options.serveArgs ?? []),
   ];
   const child = spawn(file!, args, {

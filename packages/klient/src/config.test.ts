@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, defaultStateDir, loadConfig } from './config.js';
 
 const minimal = { 'public-key': '/etc/klient/jwks.json', 'kite-id': 'k1', issuer: 'https://kloud.example' };
 
@@ -55,6 +55,13 @@ describe('loadConfig', () => {
     expect(refusal({ ...minimal, 'max-terminals': '-1' }).setting).toContain('--max-terminals');
   });
 
+  it("leaves the state directory to Klient's start unless given, and places it by XDG or the account", () => {
+    expect(loadConfig(minimal, {}).stateDir).toBeUndefined();
+    expect(loadConfig({ ...minimal, 'state-dir': '/var/lib/klient' }, {}).stateDir).toBe('/var/lib/klient');
+    expect(defaultStateDir({ XDG_STATE_HOME: '/xdg/state' })).toBe('/xdg/state/klient');
+    expect(defaultStateDir({ XDG_STATE_HOME: 'relative' })).toMatch(/^\/.*\/\.local\/state\/klient$/);
+  });
+
   it('derives the issuer from the JWKS URL', () => {
     const config = loadConfig(
       { 'jwks-url': 'https://kloud.example:8443/.well-known/jwks.json', 'kite-id': 'k1' },
@@ -72,6 +79,9 @@ describe('loadConfig', () => {
     expect(refusal({ ...minimal, 'kite-id': '' }).setting).toContain('--kite-id');
     expect(refusal({ 'public-key': '/k', 'kite-id': 'k' }).setting).toContain('--issuer');
     expect(refusal({ ...minimal, home: 'relative' }).message).toContain('absolute');
+    expect(refusal(minimal, { KLIENT_STATE_DIR: 'state' }).message).toMatch(
+      /--state-dir \(KLIENT_STATE_DIR\).*absolute/,
+    );
     expect(refusal({ ...minimal, 'log-level': 'loud' }).message).toContain('one of');
     expect(refusal(minimal, { KLIENT_MAX_WATCHES: '0' }).message).toMatch(
       /--max-watches \(KLIENT_MAX_WATCHES\).*positive/,

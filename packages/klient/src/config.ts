@@ -20,8 +20,8 @@ export interface KlientConfig {
   /** Base of relative paths and default cwd. */
   home: string;
   /**
-   * Klient's own state (the records of writes in progress, see fs/pending-writes.ts); default
-   * `$XDG_STATE_HOME/klient`, else `~/.local/state/klient` of the account Klient runs as.
+   * Klient's own state (the records of writes in progress, see fs/pending-writes.ts); unset:
+   * `defaultStateDir()`, worked out when Klient starts.
    */
   stateDir?: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -45,9 +45,16 @@ export interface KlientConfig {
  * `$XDG_STATE_HOME/klient` when that is set (and absolute), else `~/.local/state/klient` of the
  * account Klient runs as: not under `--home`, whose listing is the user's own.
  */
-export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string {
+export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const xdg = env.XDG_STATE_HOME;
-  return xdg && isAbsolute(xdg) ? join(xdg, 'klient') : join(homedir(), '.local', 'state', 'klient');
+  if (xdg && isAbsolute(xdg)) return join(xdg, 'klient');
+  try {
+    const home = homedir();
+    return isAbsolute(home) ? join(home, '.local', 'state', 'klient') : undefined;
+  } catch {
+    // No HOME and no passwd entry (a container's bare uid): no default.
+    return undefined;
+  }
 }
 
 export class ConfigError extends Error {
@@ -160,8 +167,8 @@ export function loadConfig(
     );
   const home = raw('home') ?? homedir();
   if (!isAbsolute(home)) throw new ConfigError(label('home'), `must be an absolute path, got "${home}"`);
-  const stateDir = raw('stateDir') ?? defaultStateDir();
-  if (!isAbsolute(stateDir))
+  const stateDir = raw('stateDir');
+  if (stateDir !== undefined && !isAbsolute(stateDir))
     throw new ConfigError(label('stateDir'), `must be an absolute path, got "${stateDir}"`);
   const shell = raw('terminalShell');
   if (shell !== undefined && !isAbsolute(shell)) {

@@ -25,17 +25,30 @@ export interface RunningKlient {
 
 /**
  * Removes the temp files of writes a crash interrupted, before new writes begin, and returns the
- * journal new writes record theirs in. A state directory that cannot be made (an account
- * without a home) costs only that cleanup: Klient runs, and says so.
+ * journal new writes record theirs in. A state directory that cannot be had (an account without
+ * a home, one that is not private) costs only that cleanup: Klient runs, and says so.
  */
-async function openPendingWrites(stateDir: string, log: Logger): Promise<TempFileJournal> {
+async function openPendingWrites(configured: string | undefined, log: Logger): Promise<TempFileJournal> {
+  const stateDir = configured ?? defaultStateDir();
+  const without = (reason: unknown) => {
+    log.warn(
+      { stateDir, err: reason },
+      'no state directory: temp files of interrupted writes will not be removed',
+    );
+    return unrecorded;
+  };
+  if (!stateDir) return without('no home directory to put it in; set --state-dir');
+  let failures = 0;
   try {
-    const { journal, removed } = await PendingWrites.open(stateDir);
+    const { journal, removed } = await PendingWrites.open(stateDir, (err) => {
+      // Reported once, then counted: a full or vanished state directory must not flood the log.
+      if (failures++ === 0)
+        log.warn({ stateDir, err }, 'could not record a write in progress (the write goes on)');
+    });
     if (removed.length) log.info({ removed }, 'removed temp files of writes a crash interrupted');
     return journal;
   } catch (err) {
-    log.warn({ stateDir, err }, 'no state directory: temp files of interrupted writes will not be removed');
-    return unrecorded;
+    return without(err);
   }
 }
 
@@ -52,7 +65,7 @@ export async function startKlient(
   // Before the first stream: freed buffers are reused instead of faulted in again.
   const memory = retainFreedMemory();
   const authenticate = await createAuthenticator(config);
-  const pendingWrites = await openPendingWrites(config.stateDir ?? defaultStateDir(), log);
+  const pendingWrites = await openPendingWrites(config.stateDir, log);
   const processes = new ProcessTable();
   const terminals = new TerminalManager({
     home: config.home,

@@ -47,6 +47,20 @@ function writeBegins(home: string): Promise<void> {
   });
 }
 
+const tempFiles = async (home: string) => (await readdir(home)).filter((name) => name.endsWith('.tmp'));
+
+/**
+ * After the kill: a write cut short (`interrupted`, the target still old) left its temp file; the
+ * next Klient with the same state directory removes it, and the target stays as it was.
+ */
+async function expectTempFileSweptAtRestart(home: string, target: string, interrupted: boolean) {
+  const content = await readFile(target, 'utf8');
+  if (interrupted) expect(await tempFiles(home)).toHaveLength(1);
+  klient = await spawnKlient({ dir, home });
+  expect(await tempFiles(home)).toEqual([]);
+  expect(await readFile(target, 'utf8')).toBe(content);
+}
+
 describe('kill -9 during a write', () => {
   it('fs.writeFile: the file holds the old or the new content, whole', async () => {
     const { home, target } = await setUp();
@@ -59,10 +73,7 @@ describe('kill -9 during a write', () => {
     await klient!.exited;
     const content = await readFile(target, 'utf8');
     expect(content === OLD || content === NEW).toBe(true);
-    // The next Klient on this account removes the temp file the killed write left.
-    klient = await spawnKlient({ dir, home });
-    expect((await readdir(home)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
-    expect(await readFile(target, 'utf8')).toBe(content);
+    await expectTempFileSweptAtRestart(home, target, content === OLD);
   });
 
   it('fs.writeFile append: the file holds the old content or the old plus the appended, whole', async () => {
@@ -80,6 +91,7 @@ describe('kill -9 during a write', () => {
     await klient!.exited;
     const content = await readFile(target, 'utf8');
     expect(content === OLD || content === OLD + NEW).toBe(true);
+    await expectTempFileSweptAtRestart(home, target, content === OLD);
   });
 
   it('chunked upload: an uncommitted upload never touches the file', async () => {
@@ -88,11 +100,9 @@ describe('kill -9 during a write', () => {
     const { uploadId } = await client.call('fs.openWrite', { path: 'data.txt' });
     const chunk = Buffer.from('B'.repeat(1024 * 1024)).toString('base64');
     for (let i = 0; i < 3; i++) await client.call('fs.writeChunk', { uploadId, data: chunk });
-    expect((await readdir(home)).filter((name) => name.endsWith('.tmp'))).toHaveLength(1);
     klient!.child.kill('SIGKILL');
     await klient!.exited;
     expect(await readFile(target, 'utf8')).toBe(OLD);
-    klient = await spawnKlient({ dir, home });
-    expect((await readdir(home)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    await expectTempFileSweptAtRestart(home, target, true);
   });
 });

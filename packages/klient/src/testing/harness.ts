@@ -79,6 +79,7 @@ export async function startTestKlient(overrides: Partial<KlientConfig> = {}): Pr
         'kite-id': KITE_ID,
         issuer: ISSUER,
         home,
+        'state-dir': join(dir, 'state'),
         'log-level': 'silent',
       },
       {},
@@ -135,7 +136,9 @@ export async function spawnKlient(options: {
     '--public-key',
     keys.publicKeyFile,
   ];
+  // Klient's state beside the home, not the account's: a restart in the same `dir` finds it.
   args.push('--kite-id', KITE_ID, '--issuer', ISSUER, '--home', options.home);
+  args.push('--state-dir', join(options.dir, 'state'));
   const child = options.user
     ? spawn('runuser', ['-u', options.user, '--', process.execPath, ...args], {
         stdio: ['ignore', 'ignore', 'pipe'],

@@ -38,12 +38,12 @@ async function openPendingWrites(configured: string | undefined, log: Logger): P
     return unrecorded;
   };
   if (!stateDir) return without('no home directory to put it in; set --state-dir');
-  let failures = 0;
+  let reported = false;
   try {
     const { journal, removed } = await PendingWrites.open(stateDir, (err) => {
-      // Reported once, then counted: a full or vanished state directory must not flood the log.
-      if (failures++ === 0)
-        log.warn({ stateDir, err }, 'could not record a write in progress (the write goes on)');
+      // Reported once: a full or vanished state directory must not flood the log.
+      if (!reported) log.warn({ stateDir, err }, 'could not record a write in progress (the write goes on)');
+      reported = true;
     });
     if (removed.length) log.info({ removed }, 'removed temp files of writes a crash interrupted');
     return journal;

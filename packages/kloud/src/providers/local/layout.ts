@@ -5,6 +5,7 @@
  *   <root>/<instanceId>/bin/klient       installed by the install script (checksum-verified)
  *   <root>/<instanceId>/etc/             kite.key, klient.env, klient.pid, klient.log
  *   <root>/<instanceId>/home/            the machine user's home (Klient's cwd and KLIENT_HOME)
+ *   <root>/<instanceId>/state/           Klient's own state (KLIENT_STATE_DIR), kept out of the home
  *   <root>/<instanceId>/install.log      the install script's own output
  */
 import { createHash } from 'node:crypto';
@@ -28,6 +29,7 @@ export interface InstancePaths {
   bin: string;
   etc: string;
   home: string;
+  state: string;
   pidFile: string;
   envFile: string;
   log: string;
@@ -56,6 +58,7 @@ export function pathsOf(root: string, instanceId: string): InstancePaths {
     bin: join(dir, 'bin', 'klient'),
     etc,
     home: join(dir, 'home'),
+    state: join(dir, 'state'),
     pidFile: join(etc, 'klient.pid'),
     envFile: join(etc, 'klient.env'),
     log: join(etc, 'klient.log'),

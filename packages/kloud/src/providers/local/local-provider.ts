@@ -84,7 +84,13 @@ export class LocalProvider implements Provider {
       idempotencyToken: spec.idempotencyToken,
       createdAt: existing?.createdAt ?? Date.now(),
       desired: 'running',
-      runEnv: { KLIENT_LISTEN: '127.0.0.1:0', KLIENT_HOME: p.home, HOME: p.home, [MACHINE_MARK]: instanceId },
+      runEnv: {
+        KLIENT_LISTEN: '127.0.0.1:0',
+        KLIENT_HOME: p.home,
+        KLIENT_STATE_DIR: p.state,
+        HOME: p.home,
+        [MACHINE_MARK]: instanceId,
+      },
     };
     await writeInstance(p, instance);
     await writeFile(p.installScript, userData, { mode: 0o700 });

@@ -11,19 +11,11 @@
  * This file is bundled into the executable by scripts/build-klient.ts; it is not part of a package.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  fsyncSync,
-  lstatSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getAsset, isSea } from 'node:sea';
+import { ensurePrivateDir } from '@kk/klient/private-dir.js';
 
 /** One addon the build put into the executable: the asset key and the sha256 of its bytes. */
 export interface BundledAddon {
@@ -64,17 +56,6 @@ function safeHomedir(): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Creates `dir` (mode 0700) if missing and proves it is a real directory only we can write to. */
-function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = lstatSync(dir);
-  if (!st.isDirectory()) throw new NativeAddonError(`${dir} is not a directory`);
-  const uid = process.getuid?.();
-  if (uid !== undefined && st.uid !== uid)
-    throw new NativeAddonError(`${dir} is owned by uid ${st.uid}, not ${uid}`);
-  if ((st.mode & 0o022) !== 0) throw new NativeAddonError(`${dir} is writable by others`);
 }
 
 function readIfPresent(file: string): Buffer | undefined {

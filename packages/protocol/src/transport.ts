@@ -19,6 +19,9 @@ export interface Transport {
   whenBufferedBelow?(bytes: number): Promise<void>;
 }
 
+/** A socket's sends that wake writers when room frees: what a Node transport is built from (node/send-tracker.ts). */
+export type SendTracker = Pick<Required<Transport>, 'send' | 'whenBufferedBelow'>;
+
 /** Close codes this project uses besides the standard ones. */
 export const CloseCode = {
   Normal: 1000,

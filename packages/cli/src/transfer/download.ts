@@ -11,7 +11,7 @@ import { basename, dirname, join } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { RpcClient } from '@kk/protocol/client/client.js';
 import { writeAllAt } from '@kk/protocol/node/file-chunks.js';
-import { InFlight } from '@kk/protocol/streams/in-flight.js';
+import { CHUNK_WRITES_IN_FLIGHT, InFlight } from '@kk/protocol/streams/in-flight.js';
 import { cliErrors } from '../errors.js';
 import { writeWithBackpressure } from '../output/streams.js';
 import type { TransferObserver } from './upload.js';
@@ -52,7 +52,7 @@ export async function download(
   const out = target.stdout;
   const hash = createHash('sha256');
   let received = 0;
-  const writes = new InFlight(WRITES_IN_FLIGHT);
+  const writes = new InFlight(CHUNK_WRITES_IN_FLIGHT);
   try {
     for await (const chunk of reader) {
       if (!(chunk instanceof Uint8Array)) continue;
@@ -85,6 +85,3 @@ export async function download(
     observer.signal?.removeEventListener('abort', onAbort);
   }
 }
-
-/** Chunk writes a download keeps in flight at once. */
-const WRITES_IN_FLIGHT = 4;

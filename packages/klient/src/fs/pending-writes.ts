@@ -17,8 +17,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants, type Dirent } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { ensurePrivateDir } from '../private-dir.js';
 
 /** Where a write records its temp file; `record` resolves with the call that drops the record. */
 export interface TempFileJournal {
@@ -83,16 +84,6 @@ async function isGone(owner: Owner, self: Owner): Promise<boolean> {
   return (await startTimeOf(owner.pid)) !== owner.start;
 }
 
-/** `dir` exists (made 0700 if missing), is a real directory, ours, and writable by nobody else. */
-async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const st = await lstat(dir);
-  if (!st.isDirectory()) throw new Error(`${dir} is not a directory`);
-  const uid = process.geteuid?.();
-  if (uid !== undefined && st.uid !== uid) throw new Error(`${dir} is owned by uid ${st.uid}, not ${uid}`);
-  if ((st.mode & 0o022) !== 0) throw new Error(`${dir} is writable by others`);
-}
-
 export class PendingWrites implements TempFileJournal {
   private constructor(
     private readonly dir: string,
@@ -111,9 +102,9 @@ export class PendingWrites implements TempFileJournal {
   ): Promise<{ journal: TempFileJournal; removed: string[] }> {
     const self = await currentOwner();
     if (!self) return { journal: unrecorded, removed: [] };
-    await ensurePrivateDir(stateDir);
+    ensurePrivateDir(stateDir);
     const root = join(stateDir, 'pending-writes');
-    await ensurePrivateDir(root);
+    ensurePrivateDir(root);
     const removed: string[] = [];
     for (const entry of await readdir(root, { withFileTypes: true })) {
       // Only real directories named like owners: a symlink here must not lead the sweep elsewhere.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Handler, HandlerMap } from '@kk/protocol/peer.js';
-import { InFlight } from '@kk/protocol/streams/in-flight.js';
+import { CHUNK_WRITES_IN_FLIGHT, InFlight } from '@kk/protocol/streams/in-flight.js';
 import { markActivity } from '../activity.js';
 import { resourcesOf } from '../connection-resources.js';
 import type { KlientContext } from '../context.js';
@@ -8,9 +8,6 @@ import { errors } from '../errors.js';
 import { AtomicWrite, writeFileAtomically } from './atomic-write.js';
 import { decodeContent } from './content.js';
 import { resolvePath } from './paths.js';
-
-/** Chunks of one fs.writeStream being written at once. */
-const WRITES_IN_FLIGHT = 4;
 
 /** fs.writeFile: the whole content in one call, written atomically. */
 export function writeFileHandler({ config, pendingWrites }: KlientContext): Handler<'fs.writeFile'> {
@@ -74,7 +71,7 @@ export function uploadHandlers({ config, pendingWrites }: KlientContext): Handle
         write = found;
         // A few chunks in flight: the next is received and hashed while the thread pool writes
         // this one (AtomicWrite applies them in order); past that, the loop waits for the oldest.
-        const writing = new InFlight(WRITES_IN_FLIGHT);
+        const writing = new InFlight(CHUNK_WRITES_IN_FLIGHT);
         try {
           for await (const chunk of reader) {
             if (!(chunk instanceof Uint8Array))

@@ -2,6 +2,8 @@
  * The part of the browser's WebSocket the client uses. `ws` on Node offers the same shape, so one
  * client runs in both; only the factory differs (headers on Node, `?token=` in the browser).
  */
+import type { SendTracker } from '../transport.js';
+
 export interface SocketLike {
   binaryType: string;
   readonly bufferedAmount: number;
@@ -24,7 +26,7 @@ export interface OpenedSocket {
   /** Node only: the socket's native binary type ('nodebuffer'), when it can skip the ArrayBuffer copy. */
   binaryType?: string;
   /** Node only: sends through a tracker that wakes writers when room frees (Transport.whenBufferedBelow). */
-  trackSends?(): { send(data: string | Uint8Array): void; whenBufferedBelow(bytes: number): Promise<void> };
+  trackSends?(): SendTracker;
   /** Node only: the HTTP status of a refused upgrade, once known. */
   refusal?: Promise<{ status: number; body: string } | undefined>;
 }

@@ -4,11 +4,7 @@
  * polls). Only large sends carry a completion callback, so small RPC messages pay nothing; a
  * queue that is full of small sends alone (no callback outstanding) is still polled.
  */
-export interface SendTracker {
-  send(data: string | Uint8Array): void;
-  /** Resolves once at most `bytes` are queued in the socket. */
-  whenBufferedBelow(bytes: number): Promise<void>;
-}
+import type { SendTracker } from '../transport.js';
 
 /** Sends at least this large carry a completion callback. */
 const TRACKED_BYTES = 16 * 1024;

@@ -1,7 +1,7 @@
 import type WebSocket from 'ws';
 import type { Peer } from '../peer.js';
-import type { Transport } from '../transport.js';
-import { type SendTracker, trackSends } from './send-tracker.js';
+import type { SendTracker, Transport } from '../transport.js';
+import { trackSends } from './send-tracker.js';
 
 /** Adapts a `ws` socket to the peer's transport seam. */
 export function wsTransport(ws: WebSocket): Transport {

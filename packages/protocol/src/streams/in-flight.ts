@@ -5,6 +5,13 @@
  * A failure surfaces where its task is awaited (in `add` or `drain`); one that fails while an
  * earlier task is awaited is not reported as unhandled.
  */
+/**
+ * Chunk writes a file stream's consumer keeps in flight (kd's download, Klient's fs.writeStream):
+ * enough for the thread pool to write while the next chunk is received and hashed; more only
+ * holds more memory.
+ */
+export const CHUNK_WRITES_IN_FLIGHT = 4;
+
 export class InFlight {
   private readonly pending: Array<Promise<void>> = [];
 

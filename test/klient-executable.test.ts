@@ -147,13 +147,21 @@ describe('klient single executable', () => {
       expect(await readdir(dir)).toEqual(['klient']);
     });
 
-    it('keeps freed memory for reuse through the allocator addon it carries', () => {
+    it('keeps freed memory for reuse through the allocator addon it carries, and marks its heap atomically', () => {
       const listening = klient
         .log()
         .split('\n')
-        .map((line) => JSON.parse(line) as { msg?: string; retainFreedMemory?: unknown })
+        .map(
+          (line) =>
+            JSON.parse(line) as {
+              msg?: string;
+              retainFreedMemory?: unknown;
+              atomicGarbageCollection?: unknown;
+            },
+        )
         .find((entry) => entry.msg === 'klient listening');
       expect(listening?.retainFreedMemory).toBe(true);
+      expect(listening?.atomicGarbageCollection).toBe(true);
     });
   });
 });

@@ -7,7 +7,7 @@
  * `{ id, kind: 'read' | 'write', remote, local, size }` is answered with `{ id, seconds }` or
  * `{ id, error }`.
  */
-import { retainFreedMemory } from '@kk/allocator';
+import { tuneMemoryForStreaming } from '@kk/allocator';
 import { download } from '@kk/cli/transfer/download.js';
 import { upload } from '@kk/cli/transfer/upload.js';
 import { connect } from '@kk/protocol/node.js';
@@ -23,7 +23,7 @@ export interface TransferRequest {
 export type TransferReply = { id: number; seconds: number } | { id: number; error: string };
 
 // As kd's main does.
-retainFreedMemory();
+tuneMemoryForStreaming();
 const client = connect(process.env.KLIENT_URL!, process.env.KLIENT_TOKEN!, { reconnect: false });
 
 async function transfer(request: TransferRequest): Promise<number> {

@@ -1,4 +1,4 @@
-import { retainFreedMemory } from '@kk/allocator';
+import { tuneMemoryForStreaming, tuningSummary } from '@kk/allocator';
 import { createRpcServer } from '@kk/protocol/node/server.js';
 import type { HandlerMap } from '@kk/protocol/peer.js';
 import { markActivity } from './activity.js';
@@ -55,15 +55,17 @@ async function openPendingWrites(configured: string | undefined, log: Logger): P
 /**
  * Start a Klient in this process: listen on `config.host:config.port`, accept WebSocket
  * upgrades carrying a valid access token for `config.kiteId`, and serve every method of
- * methods.ts. Used by `klient serve`, by tests, and by Kloud's local provider.
+ * methods.ts. Used by `klient serve`, by tests, and by Kloud's local provider. Tunes the whole
+ * process's memory for streaming (@kk/allocator's tuneMemoryForStreaming), as a Klient process should be.
  */
 export async function startKlient(
   config: KlientConfig,
   options: { log?: Logger } = {},
 ): Promise<RunningKlient> {
   const log = options.log ?? createLogger(config);
-  // Before the first stream: freed buffers are reused instead of faulted in again.
-  const memory = retainFreedMemory();
+  // Before the first stream: freed buffers are reused instead of faulted in again, and a stream
+  // cannot set off back-to-back marking cycles (@kk/allocator says why).
+  const memory = tuneMemoryForStreaming();
   const authenticate = await createAuthenticator(config);
   const pendingWrites = await openPendingWrites(config.stateDir, log);
   const processes = new ProcessTable();
@@ -100,7 +102,12 @@ export async function startKlient(
   const killAll = () => processes.killAll();
   process.on('exit', killAll);
   log.info(
-    { url: server.url, kiteId: config.kiteId, retainFreedMemory: memory.applied ? true : memory.reason },
+    {
+      url: server.url,
+      kiteId: config.kiteId,
+      retainFreedMemory: tuningSummary(memory.retainFreedMemory),
+      atomicGarbageCollection: tuningSummary(memory.atomicGarbageCollection),
+    },
     'klient listening',
   );
   return {

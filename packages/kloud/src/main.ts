@@ -37,7 +37,8 @@ async function serve(args: string[]): Promise<void> {
     return fail(`${(err as Error).message}\n${usage}`, 2);
   }
   const config = loadKloudConfig(values);
-  // The tunnel relays whole files through this process: freed buffers are reused, not faulted in again.
+  // The tunnel relays whole files through this process: freed buffers are reused, not faulted in
+  // again. (Incremental marking stays on: Kloud's heap serves many users, and a full pause would stall them all.)
   retainFreedMemory();
   const kloud = await startKloud(config);
   const boot = await bootstrapAdmin(kloud.store);

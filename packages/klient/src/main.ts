@@ -4,6 +4,7 @@
  * or configuration.
  */
 import { parseArgs } from 'node:util';
+import { type StreamingMemory, tuneMemoryForStreaming } from '@kk/allocator';
 import { ConfigError, loadConfig, settings } from './config.js';
 import { runCommand } from './registration/cli.js';
 import { startKlient } from './server.js';
@@ -24,7 +25,7 @@ function fail(message: string, code: number): never {
   process.exit(code);
 }
 
-async function serve(args: string[]): Promise<void> {
+async function serve(args: string[], memory: StreamingMemory): Promise<void> {
   const options = Object.fromEntries(
     Object.values(settings).map((s) => [s.flag, { type: 'string' as const }]),
   );
@@ -38,7 +39,7 @@ async function serve(args: string[]): Promise<void> {
     return fail(`${(err as Error).message}\n${usage}`, 2);
   }
   const config = loadConfig(values);
-  const klient = await startKlient(config);
+  const klient = await startKlient(config, { memory });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -54,9 +55,10 @@ async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-      return serve(rest);
+      // A Klient process moves files: set how it treats memory before the first stream.
+      return serve(rest, tuneMemoryForStreaming());
     case 'run':
-      return runCommand(rest);
+      return runCommand(rest, tuneMemoryForStreaming());
     case 'version':
     case '--version':
       process.stdout.write(`klient ${VERSION}\n`);

@@ -1,4 +1,4 @@
-import { tuneMemoryForStreaming, tuningSummary } from '@kk/allocator';
+import { type StreamingMemory, tuningSummary } from '@kk/allocator';
 import { createRpcServer } from '@kk/protocol/node/server.js';
 import type { HandlerMap } from '@kk/protocol/peer.js';
 import { markActivity } from './activity.js';
@@ -55,17 +55,15 @@ async function openPendingWrites(configured: string | undefined, log: Logger): P
 /**
  * Start a Klient in this process: listen on `config.host:config.port`, accept WebSocket
  * upgrades carrying a valid access token for `config.kiteId`, and serve every method of
- * methods.ts. Used by `klient serve`, by tests, and by Kloud's local provider. Tunes the whole
- * process's memory for streaming (@kk/allocator's tuneMemoryForStreaming), as a Klient process should be.
+ * methods.ts. Used by `klient serve`, `klient run` and tests. `options.memory` is what the
+ * process's entry point set with @kk/allocator's tuneMemoryForStreaming (process-wide, so not
+ * done here, where an embedding process would have it imposed): logged when given.
  */
 export async function startKlient(
   config: KlientConfig,
-  options: { log?: Logger } = {},
+  options: { log?: Logger; memory?: StreamingMemory } = {},
 ): Promise<RunningKlient> {
   const log = options.log ?? createLogger(config);
-  // Before the first stream: freed buffers are reused instead of faulted in again, and a stream
-  // cannot set off back-to-back marking cycles (@kk/allocator says why).
-  const memory = tuneMemoryForStreaming();
   const authenticate = await createAuthenticator(config);
   const pendingWrites = await openPendingWrites(config.stateDir, log);
   const processes = new ProcessTable();
@@ -105,8 +103,10 @@ export async function startKlient(
     {
       url: server.url,
       kiteId: config.kiteId,
-      retainFreedMemory: tuningSummary(memory.retainFreedMemory),
-      atomicGarbageCollection: tuningSummary(memory.atomicGarbageCollection),
+      ...(options.memory && {
+        retainFreedMemory: tuningSummary(options.memory.retainFreedMemory),
+        atomicGarbageCollection: tuningSummary(options.memory.atomicGarbageCollection),
+      }),
     },
     'klient listening',
   );

@@ -3,10 +3,11 @@
  * `--kloud-url`, runs the agent, and shuts it down on SIGTERM/SIGINT.
  */
 import { parseArgs } from 'node:util';
+import type { StreamingMemory } from '@kk/allocator';
 import { settings } from '../config.js';
 import { runKlient, runSettings } from './run.js';
 
-export async function runCommand(args: string[]): Promise<void> {
+export async function runCommand(args: string[], memory: StreamingMemory): Promise<void> {
   const options = Object.fromEntries(
     [...Object.values(settings), ...Object.values(runSettings)].map((s) => [
       s.flag,
@@ -14,7 +15,7 @@ export async function runCommand(args: string[]): Promise<void> {
     ]),
   );
   const { values } = parseArgs({ args, options, strict: true, allowPositionals: false });
-  const agent = await runKlient(values as Record<string, string | undefined>);
+  const agent = await runKlient(values as Record<string, string | undefined>, process.env, { memory });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

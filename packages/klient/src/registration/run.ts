@@ -6,6 +6,7 @@
  * (flags or the environment the install script writes to klient.env).
  */
 
+import type { StreamingMemory } from '@kk/allocator';
 import { RpcEndpoint } from '@kk/protocol/node.js';
 import { createAuthenticator } from '../auth.js';
 import { ConfigError, loadConfig } from '../config.js';
@@ -31,6 +32,7 @@ export interface RunningAgent {
 export async function runKlient(
   flags: Record<string, string | undefined>,
   env: NodeJS.ProcessEnv = process.env,
+  options: { memory?: StreamingMemory } = {},
 ): Promise<RunningAgent> {
   const keySetting = `--${runSettings.kiteKey.flag} (${runSettings.kiteKey.env})`;
   const kiteKeyFile =
@@ -59,7 +61,7 @@ export async function runKlient(
     { ...env, KLIENT_PUBLIC_KEY: undefined },
   );
   const log = createLogger(config);
-  const klient = await startKlient(config, { log });
+  const klient = await startKlient(config, { log, memory: options.memory });
   // Callers through Kloud are served here, in this process, by an endpoint with the same
   // authentication and the very same method set as the direct listener.
   const authenticate = await createAuthenticator(config);

@@ -6,11 +6,11 @@
  * while it moves the file, at two file sizes: it should stay flat, not follow the file.
  */
 import { type ChildProcess, execFile, fork } from 'node:child_process';
-import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomFillSync } from 'node:crypto';
 import { open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { hashFile as sha256Of } from '@kk/klient/fs/hash.js';
 import type { KlientProcess } from '../../test/support/klient-process.js';
 import type { OpenSsh } from '../peers/openssh.js';
 import { type BenchRow, percentile } from '../row.js';
@@ -31,12 +31,6 @@ async function makeFile(file: string, size: number): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-async function sha256Of(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
 }
 
 /** Peak resident memory of `pid` (from /proc) while `work` runs, minus what it was before. */

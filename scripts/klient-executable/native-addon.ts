@@ -12,9 +12,10 @@
  */
 import { createHash } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getAsset, isSea } from 'node:sea';
+import { accountHome } from '@kk/klient/home.js';
 import { ensurePrivateDir } from '@kk/klient/private-dir.js';
 
 /** One addon the build put into the executable: the asset key and the sha256 of its bytes. */
@@ -44,18 +45,10 @@ function sha256(bytes: Uint8Array): string {
 export function cacheRoots(env: NodeJS.ProcessEnv = process.env): string[] {
   const roots: string[] = [];
   if (env.XDG_CACHE_HOME?.startsWith('/')) roots.push(join(env.XDG_CACHE_HOME, 'klient'));
-  const home = env.HOME ?? safeHomedir();
+  const home = env.HOME ?? accountHome();
   if (home?.startsWith('/')) roots.push(join(home, '.cache', 'klient'));
   roots.push(join(tmpdir(), `klient-${process.getuid?.() ?? 'user'}`));
   return roots;
-}
-
-function safeHomedir(): string | undefined {
-  try {
-    return homedir();
-  } catch {
-    return undefined;
-  }
 }
 
 function readIfPresent(file: string): Buffer | undefined {

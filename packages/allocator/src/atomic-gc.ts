@@ -15,12 +15,10 @@
  * users at once, keeps incremental marking.
  */
 import { setFlagsFromString } from 'node:v8';
-import type { TuningResult } from './tuning-result.js';
+import { oncePerProcess, type TuningResult } from './tuning-result.js';
 
 /** `KK_ATOMIC_GC=0` keeps V8's incremental marking. */
 export const ATOMIC_GC_ENV = 'KK_ATOMIC_GC';
-
-let result: TuningResult | undefined;
 
 /**
  * Turns incremental marking off in this process, once; later calls return the first result.
@@ -28,14 +26,11 @@ let result: TuningResult | undefined;
  * runtime, also in the klient executable (which cannot be given V8 flags on its command line).
  * Never throws.
  */
-export function collectGarbageAtomically(): TuningResult {
-  result ??= apply();
-  return result;
-}
-
-function apply(): TuningResult {
-  if (process.env[ATOMIC_GC_ENV] === '0')
-    return { applied: false, reason: `turned off by ${ATOMIC_GC_ENV}=0: V8's incremental marking` };
-  setFlagsFromString('--no-incremental-marking');
-  return { applied: true };
-}
+export const collectGarbageAtomically: () => TuningResult = oncePerProcess(
+  ATOMIC_GC_ENV,
+  "V8's incremental marking",
+  () => {
+    setFlagsFromString('--no-incremental-marking');
+    return { applied: true };
+  },
+);

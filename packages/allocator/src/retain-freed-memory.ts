@@ -9,7 +9,7 @@
  * Called once at the start of the processes that move bulk data: Klient, kd and Kloud.
  */
 import { loadNativeModule } from './native.cjs';
-import type { TuningResult } from './tuning-result.js';
+import { oncePerProcess, type TuningResult } from './tuning-result.js';
 
 /** Freed memory at the top of the heap kept mapped, at most: a process stays this much above its low-water RSS. */
 export const RETAINED_BYTES = 64 * 1024 * 1024;
@@ -23,20 +23,11 @@ interface AllocatorAddon {
   retain(trimBytes: number, mmapThresholdBytes: number): boolean;
 }
 
-let result: TuningResult | undefined;
-
 /**
  * Applies the setting to this process, once; later calls return the first result. Never throws:
  * without the compiled addon or outside glibc the process runs as before, and the result says why.
  */
-export function retainFreedMemory(): TuningResult {
-  result ??= apply();
-  return result;
-}
-
-function apply(): TuningResult {
-  if (process.env[DISABLE_ENV] === '0')
-    return { applied: false, reason: `turned off by ${DISABLE_ENV}=0: glibc's defaults` };
+export const retainFreedMemory: () => TuningResult = oncePerProcess(DISABLE_ENV, "glibc's defaults", () => {
   let addon: AllocatorAddon;
   try {
     addon = loadNativeModule('allocator').module as AllocatorAddon;
@@ -46,4 +37,4 @@ function apply(): TuningResult {
   return addon.retain(RETAINED_BYTES, MMAP_THRESHOLD_BYTES)
     ? { applied: true }
     : { applied: false, reason: 'mallopt refused the setting (not glibc?)' };
-}
+});

@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { accountHome } from './home.js';
 
 export interface KlientConfig {
   /** Where to listen for WebSocket connections. */
@@ -48,13 +49,8 @@ export interface KlientConfig {
 export function defaultStateDir(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const xdg = env.XDG_STATE_HOME;
   if (xdg && isAbsolute(xdg)) return join(xdg, 'klient');
-  try {
-    const home = homedir();
-    return isAbsolute(home) ? join(home, '.local', 'state', 'klient') : undefined;
-  } catch {
-    // No HOME and no passwd entry (a container's bare uid): no default.
-    return undefined;
-  }
+  const home = accountHome();
+  return home && isAbsolute(home) ? join(home, '.local', 'state', 'klient') : undefined;
 }
 
 export class ConfigError extends Error {

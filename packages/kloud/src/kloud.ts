@@ -13,6 +13,7 @@ import { openStore, type Store } from '@kk/backend/store/store.js';
 import { errors } from '@kk/protocol/errors.js';
 import { keyResolver, RpcEndpoint } from '@kk/protocol/node.js';
 import type { KeySet } from '@kk/protocol/tokens/index.js';
+import { relayAvailability } from '@kk/relay';
 import { registerWeb } from '@kk/web/server/register.js';
 import type { FastifyInstance } from 'fastify';
 import { type Logger, pino } from 'pino';
@@ -223,7 +224,21 @@ export async function startKloud(config: KloudConfig, options: StartOptions = {}
   await stacks.recover(store.kind === 'sqlite');
   jobs.start();
 
-  log.info({ url, dataDir: config.dataDir, database: store.location }, 'kloud listening');
+  const relay = relayAvailability();
+  if (!relay.available && !relay.reason.startsWith('turned off'))
+    log.warn(
+      { reason: relay.reason },
+      "tunnel connections are joined on Node's event loop, not the relay thread",
+    );
+  log.info(
+    {
+      url,
+      dataDir: config.dataDir,
+      database: store.location,
+      tunnelRelay: relay.available ? { thread: true, spinMicros: relay.spinMicros } : relay.reason,
+    },
+    'kloud listening',
+  );
   return {
     url,
     config,

@@ -1,9 +1,14 @@
 /**
- * Joins two byte streams both ways with `pipe`, so the slower side pushes back on the faster
- * one through TCP (backpressure for free) and nothing is re-encoded: WebSocket frames, text or
- * binary, cross Kloud untouched. Either side ending or failing ends both.
+ * Joins two byte streams both ways so that nothing is re-encoded: WebSocket frames, text or
+ * binary, cross Kloud untouched, and the slower side pushes back on the faster one through TCP.
+ * Plain TCP sockets go to the relay thread (`@kk/relay`), which moves bytes off the event loop
+ * and without the wake-ups that make a relay's hop cost as much as the round trip it relays;
+ * anything else (TLS, no addon, `KK_NATIVE_RELAY=0`) is joined here with `pipe`. Either side
+ * ending or failing ends both.
  */
+import { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { joinOnRelay } from '@kk/relay';
 
 export interface Splice {
   /** Resolves once both sides are closed. */
@@ -21,7 +26,33 @@ export function wsCloseFrame(code: number, reason: string): Buffer {
   return Buffer.concat([Buffer.from([0x88, payload.length]), payload]);
 }
 
-export function splice(caller: Duplex, machine: Duplex): Splice {
+/** Bytes each side is sent before anything the other side sends. */
+export interface FirstBytes {
+  toCaller?: Buffer;
+  toMachine?: Buffer;
+}
+
+export function splice(caller: Duplex, machine: Duplex, first: FirstBytes = {}): Splice {
+  // Each relayed message is one round trip's worth: never held back to be coalesced.
+  for (const s of [caller, machine]) if (s instanceof Socket) s.setNoDelay(true);
+  if (caller instanceof Socket && machine instanceof Socket) {
+    const relayed = joinOnRelay(caller, machine, {
+      firstToCaller: first.toCaller,
+      firstToMachine: first.toMachine,
+    });
+    if (typeof relayed !== 'string')
+      return {
+        done: relayed.done.then(() => undefined),
+        close: (closeFrame) => relayed.close(closeFrame && wsCloseFrame(closeFrame.code, closeFrame.reason)),
+      };
+  }
+  return pipeSplice(caller, machine, first);
+}
+
+/** The same join on Node's streams, for what the relay thread cannot take. */
+export function pipeSplice(caller: Duplex, machine: Duplex, first: FirstBytes = {}): Splice {
+  if (first.toMachine?.length) machine.write(first.toMachine);
+  if (first.toCaller?.length) caller.write(first.toCaller);
   const closed = (s: Duplex) =>
     new Promise<void>((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
   const done = Promise.all([closed(caller), closed(machine)]).then(() => undefined);
@@ -33,7 +64,6 @@ export function splice(caller: Duplex, machine: Duplex): Splice {
   machine.on('error', end);
   caller.once('close', end);
   machine.once('close', end);
-  for (const s of [caller, machine]) (s as Partial<import('node:net').Socket>).setNoDelay?.(true);
   caller.pipe(machine);
   machine.pipe(caller);
   return {

@@ -121,11 +121,12 @@ export class Tunnel {
         return;
       }
       // The Klient's server sees the caller's own upgrade request, then the caller's bytes.
-      klient.socket.write(requestHead(req, req.socket.remoteAddress));
-      if (head.length) klient.socket.write(head);
-      if (klient.head.length) socket.write(klient.head);
-      this.track(machineId, userId, splice(socket, klient.socket));
-      socket.resume();
+      const joined = splice(socket, klient.socket, {
+        toMachine: Buffer.concat([requestHead(req, req.socket.remoteAddress), head]),
+        toCaller: klient.head,
+      });
+      this.track(machineId, userId, joined);
+      if (!socket.destroyed) socket.resume();
     } catch (err) {
       this.options.log.warn({ err, machineId }, 'tunnel open failed');
       refuseUpgradeWith(socket, err);
@@ -162,10 +163,14 @@ export class Tunnel {
       );
     });
     upstream.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
-      upstream.write(requestHead(req, req.socket.remoteAddress, { [RELAYED_HEADER]: '1' }));
-      if (head.length) upstream.write(head);
-      this.track(to.machineId, to.userId, splice(socket, upstream));
-      socket.resume();
+      const joined = splice(socket, upstream, {
+        toMachine: Buffer.concat([
+          requestHead(req, req.socket.remoteAddress, { [RELAYED_HEADER]: '1' }),
+          head,
+        ]),
+      });
+      this.track(to.machineId, to.userId, joined);
+      if (!socket.destroyed) socket.resume();
     });
   }
 

@@ -51,11 +51,20 @@ typedef struct {
   uint64_t moved; /* bytes written to this end */
 } End;
 
+typedef struct {
+  uint32_t id;
+  uint64_t to_caller, to_machine;
+} Closed;
+
 struct Pair {
   uint32_t id;
   End end[2];
-  bool closing;      /* no more reading; flush what is owed, then close */
+  /* Closing: nothing more is relayed; each end gets what it is owed and a FIN, and what it
+   * still sends is read and dropped until its own FIN (or the deadline), so that closing does
+   * not answer a late reply, such as a WebSocket client's close frame, with a reset. */
+  bool closing;
   uint64_t deadline; /* while closing */
+  Closed *report;    /* allocated up front: a pair's end is always reported */
   Pair *next;
 };
 
@@ -71,11 +80,6 @@ typedef struct Cmd {
 } Cmd;
 
 typedef struct {
-  uint32_t id;
-  uint64_t to_caller, to_machine;
-} Closed;
-
-typedef struct {
   int epoll_fd, wake_fd;
   pthread_t thread;
   bool started;
@@ -85,6 +89,10 @@ typedef struct {
   uint64_t spin_us;
   uint32_t next_id;
   Pair *pairs;
+  /* Pairs ended during one batch of epoll events, freed after it: later events of the same
+   * batch may still point at them (they see fd -1 and are ignored). */
+  Pair *dead;
+  bool failed; /* epoll itself failed: the thread is gone, joins are refused */
   unsigned closing;
   napi_threadsafe_function on_closed;
   char chunk[CHUNK]; /* the relay thread's read buffer */
@@ -122,6 +130,7 @@ static void update_masks(Relay *r, Pair *p) {
     End *e = &p->end[s];
     uint32_t mask = 0;
     if (!p->closing && !e->read_done && !owes(&p->end[1 - s])) mask |= EPOLLIN | EPOLLRDHUP;
+    if (p->closing && e->fin_sent && !e->read_done) mask |= EPOLLIN | EPOLLRDHUP; /* to drop */
     if (owes(e)) mask |= EPOLLOUT;
     if (e->read_done && e->fin_sent && !owes(e)) mask = UNWATCHED;
     set_mask(r, e, mask);
@@ -152,14 +161,15 @@ static void close_end(Relay *r, End *e) {
 }
 
 static void report_closed(Relay *r, Pair *p) {
-  Closed *c = malloc(sizeof *c);
-  if (!c) return;
+  Closed *c = p->report;
+  p->report = NULL;
   c->id = p->id;
   c->to_caller = p->end[CALLER].moved;
   c->to_machine = p->end[MACHINE].moved;
   if (napi_call_threadsafe_function(r->on_closed, c, napi_tsfn_nonblocking) != napi_ok) free(c);
 }
 
+/* Ends a pair: both sockets closed, its end reported; the memory goes at the end of the batch. */
 static void free_pair(Relay *r, Pair *p, bool report) {
   for (Pair **at = &r->pairs; *at; at = &(*at)->next)
     if (*at == p) {
@@ -170,9 +180,20 @@ static void free_pair(Relay *r, Pair *p, bool report) {
   for (int s = 0; s < 2; s++) {
     close_end(r, &p->end[s]);
     free(p->end[s].out);
+    p->end[s].out = NULL;
   }
   if (report) report_closed(r, p);
-  free(p);
+  p->next = r->dead;
+  r->dead = p;
+}
+
+static void bury_dead(Relay *r) {
+  while (r->dead) {
+    Pair *p = r->dead;
+    r->dead = p->next;
+    free(p->report);
+    free(p);
+  }
 }
 
 static void start_closing(Relay *r, Pair *p) {
@@ -205,29 +226,35 @@ static void end_failed(Relay *r, Pair *p, End *e) {
 }
 
 /* Passes on each end of stream once everything before it was delivered, and closes the pair
- * when it is over: both ends done (or, once closing, every open end given what it is owed).
- * Returns true if the pair is gone. Before closing, what an end sent that nobody will read is
- * dropped, so that closing does not answer it with a reset. */
+ * when it is over: both ends done, or, once closing, every open end given what it is owed, a
+ * FIN, and read to its own end. Returns true if the pair is gone. */
 static bool settle(Relay *r, Pair *p) {
   for (int s = 0; s < 2; s++) {
     End *peer = &p->end[1 - s];
-    if ((p->end[s].read_done || p->end[s].fd < 0) && peer->fd >= 0 && !owes(peer) && !peer->fin_sent) {
+    bool source_done = p->end[s].read_done || p->end[s].fd < 0 || p->closing;
+    if (source_done && peer->fd >= 0 && !owes(peer) && !peer->fin_sent) {
       shutdown(peer->fd, SHUT_WR);
       peer->fin_sent = true;
     }
   }
-  bool over = p->closing ? !owes(&p->end[0]) && !owes(&p->end[1])
-                         : p->end[0].read_done && p->end[1].read_done && p->end[0].fin_sent && p->end[1].fin_sent;
-  if (!over) return false;
   for (int s = 0; s < 2; s++) {
-    int fd = p->end[s].fd;
-    if (fd < 0) continue;
-    if (!p->end[s].fin_sent) shutdown(fd, SHUT_WR);
-    for (int i = 0; i < 64 && recv(fd, r->chunk, CHUNK, MSG_DONTWAIT) > 0; i++) {
-    }
+    const End *e = &p->end[s];
+    if (e->fd >= 0 && !(e->read_done && e->fin_sent)) return false;
   }
   free_pair(r, p, true);
   return true;
+}
+
+/* While closing: reads what an end still sends and drops it, until its end of stream. */
+static void drop_input(Relay *r, Pair *p, End *e) {
+  for (int rounds = 0; rounds < 16; rounds++) {
+    ssize_t n = recv(e->fd, r->chunk, CHUNK, 0);
+    if (n > 0) continue;
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) e->read_done = true;
+    else if (errno != EAGAIN && errno != EWOULDBLOCK) end_failed(r, p, e);
+    return;
+  }
 }
 
 /* Moves what `from` has to its peer: straight through while the peer takes it, the rest kept
@@ -279,6 +306,8 @@ static void on_event(Relay *r, End *e, uint32_t events) {
   if ((events & EPOLLOUT) && !flush_end(e)) end_failed(r, p, e);
   if (e->fd >= 0 && (events & EPOLLERR)) {
     end_failed(r, p, e);
+  } else if (e->fd >= 0 && p->closing && !e->read_done) {
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)) drop_input(r, p, e);
   } else if (e->fd >= 0 && !p->closing && !e->read_done) {
     /* EPOLLHUP is reported whatever the mask: the end sent its FIN and took ours, and may still
      * have bytes queued that only reading to the end delivers. */
@@ -297,12 +326,15 @@ static Pair *find_pair(Relay *r, uint32_t id) {
 
 static void run_join(Relay *r, Cmd *c) {
   Pair *p = calloc(1, sizeof *p);
-  if (!p) {
+  Closed *report = p ? malloc(sizeof *report) : NULL;
+  if (!report) {
+    free(p);
     close(c->fd[0]);
     close(c->fd[1]);
     return;
   }
   p->id = c->id;
+  p->report = report;
   p->next = r->pairs;
   r->pairs = p;
   for (int s = 0; s < 2; s++) {
@@ -340,16 +372,14 @@ static void run_close(Relay *r, Cmd *c) {
   Pair *p = find_pair(r, c->id);
   if (!p) return;
   End *caller = &p->end[CALLER];
-  if (!c->len[CALLER] || caller->fd < 0 || caller->fin_sent) {
-    free_pair(r, p, true);
-    return;
-  }
   close_end(r, &p->end[MACHINE]);
   start_closing(r, p);
-  if (!append_out(caller, c->bytes[CALLER], c->len[CALLER]) || !flush_end(caller)) {
+  if (c->len[CALLER] && caller->fd >= 0 && !caller->fin_sent &&
+      !append_out(caller, c->bytes[CALLER], c->len[CALLER])) {
     free_pair(r, p, true);
     return;
   }
+  if (caller->fd >= 0 && !flush_end(caller)) end_failed(r, p, caller);
   if (!settle(r, p)) update_masks(r, p);
 }
 
@@ -403,7 +433,12 @@ static void *relay_main(void *arg) {
     else if (r->closing)
       timeout = 100;
     int n = epoll_wait(r->epoll_fd, events, 64, timeout);
-    if (n < 0 && errno != EINTR) break;
+    if (n < 0 && errno != EINTR) {
+      pthread_mutex_lock(&r->lock);
+      r->failed = true;
+      pthread_mutex_unlock(&r->lock);
+      break;
+    }
     if (n > 0) last_activity = now_us();
     for (int i = 0; i < n; i++) {
       if (events[i].data.ptr == NULL)
@@ -415,8 +450,11 @@ static void *relay_main(void *arg) {
       last_expiry_check = now;
       expire_closing(r);
     }
+    bury_dead(r);
   }
-  while (r->pairs) free_pair(r, r->pairs, false);
+  /* Stopped with its environment: nobody is left to tell. Failed: every pair's owner learns it ended. */
+  while (r->pairs) free_pair(r, r->pairs, r->failed);
+  bury_dead(r);
   return NULL;
 }
 
@@ -576,9 +614,17 @@ static napi_value join(napi_env env, napi_callback_info info) {
   int32_t fds[2];
   CHECK(env, napi_get_value_int32(env, argv[0], &fds[0]));
   CHECK(env, napi_get_value_int32(env, argv[1], &fds[1]));
+  Relay *r = relay_of(env);
+  if (!r) return NULL;
+  pthread_mutex_lock(&r->lock);
+  bool failed = r->failed;
+  pthread_mutex_unlock(&r->lock);
+  if (failed) {
+    napi_throw_error(env, "ERELAY", "relay: its thread stopped (epoll failed)");
+    return NULL;
+  }
   Cmd *c = new_cmd(env, CMD_JOIN);
   if (!c) return NULL;
-  Relay *r = relay_of(env);
   for (int s = 0; s < 2; s++) {
     c->fd[s] = fcntl(fds[s], F_DUPFD_CLOEXEC, 3);
     if (c->fd[s] < 0 || fcntl(c->fd[s], F_SETFL, fcntl(c->fd[s], F_GETFL) | O_NONBLOCK) != 0) {
@@ -589,8 +635,9 @@ static napi_value join(napi_env env, napi_callback_info info) {
       return NULL;
     }
   }
-  if (!copy_bytes(env, argc > 2 ? argv[2] : NULL, &c->bytes[CALLER], &c->len[CALLER]) ||
-      !copy_bytes(env, argc > 3 ? argv[3] : NULL, &c->bytes[MACHINE], &c->len[MACHINE])) {
+  /* napi_get_cb_info fills arguments not given with undefined. */
+  if (!copy_bytes(env, argv[2], &c->bytes[CALLER], &c->len[CALLER]) ||
+      !copy_bytes(env, argv[3], &c->bytes[MACHINE], &c->len[MACHINE])) {
     close(c->fd[0]);
     close(c->fd[1]);
     free_cmd(c);
@@ -615,7 +662,7 @@ static napi_value close_pair(napi_env env, napi_callback_info info) {
   Cmd *c = new_cmd(env, CMD_CLOSE);
   if (!c) return NULL;
   c->id = id;
-  if (!copy_bytes(env, argc > 1 ? argv[1] : NULL, &c->bytes[CALLER], &c->len[CALLER])) {
+  if (!copy_bytes(env, argv[1], &c->bytes[CALLER], &c->len[CALLER])) {
     free_cmd(c);
     napi_throw_type_error(env, "EINVAL", "relay: last bytes must be a Buffer");
     return NULL;

@@ -188,6 +188,37 @@ describe('joinOnRelay', () => {
     await pair.done;
   });
 
+  it('close: a caller answering the last bytes (a WebSocket close reply) is read and dropped, never reset', async () => {
+    const r = await rig();
+    const pair = join(r);
+    const atMachine = readAll(r.machine);
+    const errors: Error[] = [];
+    r.caller.on('error', (e) => errors.push(e));
+    const callerGot = readBytes(r.caller, 7).then((b) => {
+      r.caller.end('BYE-BACK'); // after the close frame, as a WebSocket client answers it
+      return b.toString();
+    });
+    pair.close(Buffer.from('GOODBYE'));
+    expect(await callerGot).toBe('GOODBYE');
+    expect((await readAll(r.caller)).length).toBe(0);
+    await once(r.caller, 'close');
+    expect(errors).toEqual([]);
+    expect((await atMachine).toString()).toBe('');
+    await pair.done;
+  });
+
+  it('close without last bytes ends both sides', async () => {
+    const r = await rig();
+    const pair = join(r);
+    const atMachine = readAll(r.machine);
+    const atCaller = readAll(r.caller);
+    pair.close();
+    expect((await atCaller).length).toBe(0);
+    expect((await atMachine).length).toBe(0);
+    r.caller.end();
+    await pair.done;
+  });
+
   it('a caller that resets ends the pair; the machine sees the end of its stream', async () => {
     const r = await rig();
     const pair = join(r);

@@ -51,6 +51,9 @@ export function relayAvailability():
 function startRelay(): Availability {
   if (process.env[DISABLE_ENV] === '0') return { reason: `turned off by ${DISABLE_ENV}=0` };
   if (process.platform !== 'linux') return { reason: `needs Linux (epoll), not ${process.platform}` };
+  // With io_uring, libuv may drop a closed socket from its epoll set only after the close, which
+  // fails while the relay holds a copy of the descriptor: Node's loop would keep its events.
+  if (process.env.UV_USE_IO_URING === '1') return { reason: 'not with UV_USE_IO_URING=1' };
   const spinText = process.env[SPIN_ENV];
   const spinMicros = spinText === undefined || spinText === '' ? DEFAULT_SPIN_US : Number(spinText);
   if (!Number.isInteger(spinMicros) || spinMicros < 0 || spinMicros > 10_000)

@@ -40,5 +40,8 @@ export function takeSocket(socket: Socket): TakenSocket {
   const chunks: Buffer[] = [];
   for (let chunk = socket.read() as Buffer | string | null; chunk !== null; chunk = socket.read())
     chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  // Reading the buffer dry may have asked libuv to read again (if Node had stopped at its
+  // high-water mark): stop it once more, so no byte after these goes to Node.
+  handle.readStop();
   return { fd: handle.fd, unread: Buffer.concat(chunks) };
 }

@@ -6,7 +6,7 @@
  * Why a thread and why it spins: a relay costs each round trip two extra wake-ups, one per
  * direction. A sleeping thread woken by the kernel takes tens of microseconds to run on a
  * virtual machine; a thread still polling catches the answer at once. So after any traffic the
- * thread keeps polling (epoll_wait with no timeout) for `spin_us` before it sleeps: a reply that
+ * thread keeps polling (epoll_wait with a zero timeout) for `spin_us` before it sleeps: a reply that
  * comes back within that window costs no wake-up. While idle it sleeps in epoll_wait like any
  * other server; the CPU it spends is bounded by `spin_us` per burst of traffic.
  *

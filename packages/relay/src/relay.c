@@ -84,15 +84,15 @@ typedef struct {
   pthread_t thread;
   bool started;
   pthread_mutex_t lock;
-  Cmd *cmds, *cmds_tail;
-  bool stop;
+  Cmd *cmds, *cmds_tail; /* under lock */
+  bool stop;              /* atomic: read on every turn of the (polling) loop */
   uint64_t spin_us;
   uint32_t next_id;
   Pair *pairs;
   /* Pairs ended during one batch of epoll events, freed after it: later events of the same
    * batch may still point at them (they see fd -1 and are ignored). */
   Pair *dead;
-  bool failed; /* epoll itself failed: the thread is gone, joins are refused */
+  bool failed; /* atomic. epoll itself failed: the thread is gone, joins are refused */
   unsigned closing;
   napi_threadsafe_function on_closed;
   char chunk[CHUNK]; /* the relay thread's read buffer */
@@ -276,7 +276,7 @@ static bool pump(Relay *r, Pair *p, End *from, bool to_the_end) {
       return true;
     }
     size_t off = 0;
-    while (off < (size_t)n && to->fd >= 0 && !owes(to)) {
+    while (off < (size_t)n && !owes(to)) {
       ssize_t w = send(to->fd, chunk + off, (size_t)n - off, MSG_NOSIGNAL);
       if (w < 0) {
         if (errno == EINTR) continue;
@@ -287,7 +287,6 @@ static bool pump(Relay *r, Pair *p, End *from, bool to_the_end) {
       off += (size_t)w;
       to->moved += (uint64_t)w;
     }
-    if (to->fd < 0) continue; /* nobody to give it to: read on to the end, dropping it */
     if (off < (size_t)n) {
       if (!append_out(to, chunk + off, (size_t)n - off)) {
         free_pair(r, p, true);
@@ -422,10 +421,7 @@ static void *relay_main(void *arg) {
   uint64_t last_activity = 0;
   uint64_t last_expiry_check = 0;
   for (;;) {
-    pthread_mutex_lock(&r->lock);
-    bool stop = r->stop;
-    pthread_mutex_unlock(&r->lock);
-    if (stop) break;
+    if (__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) break;
     uint64_t now = now_us();
     int timeout = -1;
     if (r->spin_us && now - last_activity < r->spin_us)
@@ -434,9 +430,7 @@ static void *relay_main(void *arg) {
       timeout = 100;
     int n = epoll_wait(r->epoll_fd, events, 64, timeout);
     if (n < 0 && errno != EINTR) {
-      pthread_mutex_lock(&r->lock);
-      r->failed = true;
-      pthread_mutex_unlock(&r->lock);
+      __atomic_store_n(&r->failed, true, __ATOMIC_RELEASE);
       break;
     }
     if (n > 0) last_activity = now_us();
@@ -482,6 +476,12 @@ static void call_on_closed(napi_env env, napi_value fn, void *context, void *dat
   free(c);
 }
 
+static void wake(Relay *r) {
+  uint64_t one = 1;
+  ssize_t ignored = write(r->wake_fd, &one, sizeof one);
+  (void)ignored;
+}
+
 static void push_cmd(Relay *r, Cmd *c) {
   pthread_mutex_lock(&r->lock);
   if (r->cmds_tail)
@@ -490,20 +490,14 @@ static void push_cmd(Relay *r, Cmd *c) {
     r->cmds = c;
   r->cmds_tail = c;
   pthread_mutex_unlock(&r->lock);
-  uint64_t one = 1;
-  ssize_t ignored = write(r->wake_fd, &one, sizeof one);
-  (void)ignored;
+  wake(r);
 }
 
 static void stop_relay(void *arg) {
   Relay *r = arg;
   if (r->started) {
-    pthread_mutex_lock(&r->lock);
-    r->stop = true;
-    pthread_mutex_unlock(&r->lock);
-    uint64_t one = 1;
-    ssize_t ignored = write(r->wake_fd, &one, sizeof one);
-    (void)ignored;
+    __atomic_store_n(&r->stop, true, __ATOMIC_RELEASE);
+    wake(r);
     pthread_join(r->thread, NULL);
     napi_release_threadsafe_function(r->on_closed, napi_tsfn_abort);
   }
@@ -616,10 +610,7 @@ static napi_value join(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_value_int32(env, argv[1], &fds[1]));
   Relay *r = relay_of(env);
   if (!r) return NULL;
-  pthread_mutex_lock(&r->lock);
-  bool failed = r->failed;
-  pthread_mutex_unlock(&r->lock);
-  if (failed) {
+  if (__atomic_load_n(&r->failed, __ATOMIC_ACQUIRE)) {
     napi_throw_error(env, "ERELAY", "relay: its thread stopped (epoll failed)");
     return NULL;
   }

@@ -1,60 +1,20 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type JoinOptions, joinOnRelay, type RelayedPair, relayAvailability } from './index.js';
+import { type LoopbackRig, loopbackRigs } from './loopback-rig.js';
 
 const run = promisify(execFile);
 
-/** Real loopback connections: `caller` ⇄ [front: callerSide | machineSide] ⇄ `machine`. */
-interface Rig {
-  caller: Socket;
-  machine: Socket;
-  callerSide: Socket;
-  machineSide: Socket;
-}
+// Half-open allowed: each test ends each direction itself, as a relay must carry that.
+const rigs = loopbackRigs({ allowHalfOpen: true });
+const rig = rigs.rig;
+afterEach(() => rigs.close());
 
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.destroy();
-  for (const s of servers.splice(0)) s.close();
-});
-
-async function listening(): Promise<{ server: Server; accepted: Promise<Socket>; port: number }> {
-  // Half-open allowed: each test ends each direction itself, as a relay must carry that.
-  const server = createServer({ allowHalfOpen: true });
-  servers.push(server);
-  const accepted = once(server, 'connection').then(([s]) => {
-    sockets.push(s as Socket);
-    return s as Socket;
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, accepted, port: (server.address() as AddressInfo).port };
-}
-
-async function dial(port: number): Promise<Socket> {
-  const s = connect({ port, host: '127.0.0.1', allowHalfOpen: true });
-  sockets.push(s);
-  await once(s, 'connect');
-  return s;
-}
-
-async function rig(): Promise<Rig> {
-  const front = await listening();
-  const back = await listening();
-  const caller = await dial(front.port);
-  const callerSide = await front.accepted;
-  const machineSide = await dial(back.port);
-  const machine = await back.accepted;
-  return { caller, machine, callerSide, machineSide };
-}
-
-function join(r: Rig, options?: JoinOptions): RelayedPair {
+function join(r: LoopbackRig, options?: JoinOptions): RelayedPair {
   const pair = joinOnRelay(r.callerSide, r.machineSide, options);
   if (typeof pair === 'string') throw new Error(`not relayed: ${pair}`);
   return pair;

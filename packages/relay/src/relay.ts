@@ -38,14 +38,20 @@ type Availability = { addon: RelayAddon; spinMicros: number } | { reason: string
 let availability: Availability | undefined;
 const waiting = new Map<number, (bytes: RelayedBytes) => void>();
 
-/** The relay if this process can use it, or why not; decided once. */
+/** The started relay, or why this process cannot have one; decided once. */
+function relay(): Availability {
+  availability ??= startRelay();
+  return availability;
+}
+
+/** Whether this process relays on the thread (and how long it polls), or why not. */
 export function relayAvailability():
   | { available: true; spinMicros: number }
   | { available: false; reason: string } {
-  availability ??= startRelay();
-  return 'addon' in availability
-    ? { available: true, spinMicros: availability.spinMicros }
-    : { available: false, reason: availability.reason };
+  const r = relay();
+  return 'addon' in r
+    ? { available: true, spinMicros: r.spinMicros }
+    : { available: false, reason: r.reason };
 }
 
 function startRelay(): Availability {
@@ -82,11 +88,11 @@ export function joinOnRelay(
   machine: Socket,
   options: JoinOptions = {},
 ): RelayedPair | string {
-  const relay = relayAvailability();
-  if (!relay.available) return relay.reason;
+  const started = relay();
+  if (!('addon' in started)) return started.reason;
   const why = whyNotTakeable(caller) ?? whyNotTakeable(machine);
   if (why) return why;
-  const addon = (availability as { addon: RelayAddon }).addon;
+  const { addon } = started;
   const fromCaller = takeSocket(caller);
   const fromMachine = takeSocket(machine);
   let id: number;

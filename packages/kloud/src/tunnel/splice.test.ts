@@ -1,39 +1,12 @@
 import { once } from 'node:events';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
+import { loopbackRigs } from '@kk/relay/loopback-rig.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pipeSplice, type Splice, splice, wsCloseFrame } from './splice.js';
 
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-
-afterEach(() => {
-  for (const s of sockets.splice(0)) s.destroy();
-  for (const s of servers.splice(0)) s.close();
-});
-
-/** caller ⇄ [callerSide | machineSide] ⇄ machine, all real loopback TCP. */
-async function rig() {
-  const front = createServer();
-  const back = createServer();
-  servers.push(front, back);
-  const accept = (server: Server) =>
-    once(server, 'connection').then(([s]) => {
-      sockets.push(s as Socket);
-      return s as Socket;
-    });
-  const dial = async (server: Server) => {
-    await once(server.listen(0, '127.0.0.1'), 'listening');
-    const s = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    sockets.push(s);
-    await once(s, 'connect');
-    return s;
-  };
-  const callerSide = accept(front);
-  const caller = await dial(front);
-  const machine = accept(back);
-  const machineSide = await dial(back);
-  return { caller, callerSide: await callerSide, machine: await machine, machineSide };
-}
+const rigs = loopbackRigs();
+const rig = rigs.rig;
+afterEach(() => rigs.close());
 
 function collect(socket: Socket): { text: () => string; ended: Promise<void> } {
   const chunks: Buffer[] = [];
@@ -57,6 +30,7 @@ describe.each([
   (_name, join: (a: Socket, b: Socket, first?: { toCaller?: Buffer; toMachine?: Buffer }) => Splice) => {
     it('sends each side its first bytes before anything else, then both ways untouched', async () => {
       const r = await rig();
+      r.callerSide.pause(); // as the tunnel holds a caller while it opens the channel
       const atMachine = collect(r.machine);
       const atCaller = collect(r.caller);
       join(r.callerSide, r.machineSide, {

@@ -126,7 +126,6 @@ export class Tunnel {
         toCaller: klient.head,
       });
       this.track(machineId, userId, joined);
-      if (!socket.destroyed) socket.resume();
     } catch (err) {
       this.options.log.warn({ err, machineId }, 'tunnel open failed');
       refuseUpgradeWith(socket, err);
@@ -170,7 +169,6 @@ export class Tunnel {
         ]),
       });
       this.track(to.machineId, to.userId, joined);
-      if (!socket.destroyed) socket.resume();
     });
   }
 

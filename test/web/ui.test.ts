@@ -5,7 +5,7 @@
  * Screenshots go to test-artifacts/web/.
  */
 import { readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Route } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKloud, type TestKloud } from '../e2e/harness.js';
 import { launchBrowser, poll, screenText, shot, typeInTerminal } from './browser.js';
@@ -172,6 +172,37 @@ describe('web UI', () => {
     await page.locator('tr', { hasText: 'ui-dev' }).waitFor();
     await shot(page, '09-machines-narrow');
   }, 90_000);
+
+  it('builds a machine page once when its stored events arrive before its state does', async () => {
+    const early = await context.newPage();
+    const tokenRequests: string[] = [];
+    early.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith(`/machines/${machineId}/token`))
+        tokenRequests.push(r.url());
+    });
+    // Hold every look at the machine's state until the replayed events have reached the page.
+    const held: Route[] = [];
+    let holding = true;
+    let stateAnswers = 0;
+    early.on('requestfinished', (r) => {
+      if (r.url().endsWith(`/machines/${machineId}/state`)) stateAnswers++;
+    });
+    await early.route(`**/api/v1/machines/${machineId}/state`, (route) =>
+      holding ? void held.push(route) : route.continue(),
+    );
+    await early.goto(`${t.kloud.url}/#/machines/${machineId}/sharing`);
+    await early.locator('.machine-page .progress:not([hidden])').waitFor();
+    holding = false;
+    const releasedCount = held.length;
+    for (const route of held) await route.continue();
+    await early.locator('#share-user').waitFor();
+    expect(tokenRequests).toHaveLength(1);
+    // The look the events asked for runs after the first one, finds the page built, and stops.
+    await poll(() => stateAnswers).toBeGreaterThan(releasedCount);
+    expect(tokenRequests).toHaveLength(1);
+    expect(await early.locator('.sharing').count()).toBe(1);
+    await early.close();
+  });
 
   it('shares the machine read-only from the Sharing tab; the other user watches the terminal and cannot type or save', async () => {
     const bob = (await t.api('POST', '/api/v1/users', { username: 'bob' })).body;

@@ -6,6 +6,7 @@ import { h, notice, statusLine } from '../dom.js';
 import { FilesPanel } from '../files/files-panel.js';
 import { connectMachine, type MachineConnection } from '../kloud/machine-connection.js';
 import type { Machine, MachineInfo } from '../kloud/types.js';
+import { latestOnly } from '../latest-only.js';
 import type { Session } from '../session.js';
 import { TerminalTabs } from '../terminal/terminal-tabs.js';
 import { progressView, stateBadge } from './progress.js';
@@ -25,7 +26,9 @@ export function machinePage(
   let terminals: TerminalTabs | undefined;
   let lastState = '';
 
-  const show = async () => {
+  // One at a time: the stored events replayed on subscribing arrive while the first look is
+  // still on its way, and two looks at once would each connect and each build the page.
+  const show = latestOnly(async () => {
     try {
       const [machine, info] = await Promise.all([
         session.api.get<Machine>(`/api/v1/machines/${machineId}`),
@@ -87,7 +90,7 @@ export function machinePage(
     } catch (e) {
       say((e as Error).message);
     }
-  };
+  });
   const disconnect = () => {
     terminals?.dispose();
     terminals = undefined;

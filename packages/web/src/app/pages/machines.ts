@@ -5,6 +5,7 @@
  */
 import { h, statusLine } from '../dom.js';
 import { allowedCalls, inProgress, type Machine, type MachineInfo, type Template } from '../kloud/types.js';
+import { latestOnly } from '../latest-only.js';
 import type { Session } from '../session.js';
 import { progressView, stateBadge } from './progress.js';
 
@@ -55,12 +56,13 @@ export function machinesPage(session: Session): { element: HTMLElement; dispose(
         say(`${machine.label}: ${(e as Error).message}`);
       }
     };
-    const refresh = async () => {
+    // One at a time, so an older answer never lands after a newer one and leaves a stale state.
+    const refresh = latestOnly(async () => {
       const info = await session.api
         .get<MachineInfo>(`/api/v1/machines/${machine.id}/state`)
         .catch(() => undefined);
       if (info) render({ state: info.state, online: info.online, reason: info.stateReason });
-    };
+    });
     render({ state: machine.status.state, online: machine.registry.online, reason: machine.status.reason });
     unsubscribes.push(
       session.events.subscribe({ machineId: machine.id }, (event) => {

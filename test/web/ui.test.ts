@@ -97,6 +97,8 @@ describe('web UI', () => {
 
     // Someone changes the file after it was opened here: saving must not overwrite it.
     await typeInTerminal(page, 'echo changed-in-terminal > from-term.txt');
+    // Typing returns once the keys are sent; the save must follow the shell's write, not race it.
+    await poll(() => machineFile(t, machineId, 'from-term.txt')).toBe('changed-in-terminal\n');
     await editor.fill('my stale version\n');
     await files.getByRole('button', { name: 'Save' }).click();
     await files.getByRole('alert').filter({ hasText: 'changed on the machine' }).waitFor();
@@ -104,6 +106,7 @@ describe('web UI', () => {
     // What the terminal wrote is still there; the editor still holds the user's version.
     expect(await machineFile(t, machineId, 'from-term.txt')).toBe('changed-in-terminal\n');
     expect(await editor.inputValue()).toBe('my stale version\n');
+    await files.close();
   }, 90_000);
 
   it('opens several terminal tabs, copies and pastes, uploads and downloads a binary file, and works from the keyboard', async () => {
@@ -116,8 +119,11 @@ describe('web UI', () => {
     await page.evaluate(() => navigator.clipboard.writeText('echo pasted-$((3*3))'));
     await page.locator('.term-panel:not([hidden]) .xterm-helper-textarea').focus();
     await page.keyboard.press('Control+Shift+V');
+    // The paste waits for the clipboard to be read; an Enter sent before it lands would run nothing.
+    await poll(() => screenText(page)).toContain('echo pasted-$((3*3))');
     await page.keyboard.press('Enter');
-    await poll(() => screenText(page)).toContain('pasted-9');
+    // Pasted once: the command's output is a line of its own.
+    await poll(() => screenText(page)).toMatch(/^pasted-9\s*$/m);
     // Copy: select the output word with a double click, Ctrl+Shift+C puts it on the clipboard.
     const row = await page
       .locator('.term-panel:not([hidden]) .xterm-rows > div', { hasText: /^pasted-9\s*$/ })
@@ -171,6 +177,7 @@ describe('web UI', () => {
     await page.goto(`${t.kloud.url}/#/machines`);
     await page.locator('tr', { hasText: 'ui-dev' }).waitFor();
     await shot(page, '09-machines-narrow');
+    await files.close();
   }, 90_000);
 
   it('builds a machine page once when its stored events arrive before its state does', async () => {
@@ -247,7 +254,7 @@ describe('web UI', () => {
     await bobContext.close();
   }, 90_000);
 
-  it('reconnects after the machine connection drops and reattaches to the same screen; a narrower window resizes the session', async () => {
+  it('reconnects after the machine connection drops and reattaches to the same screen; a narrower window resizes its sessions, shown or not', async () => {
     await page.goto(`${t.kloud.url}/#/machines/${machineId}/terminal`);
     await poll(() => screenText(page)).toContain('owner-42');
     expect(t.kloud.tunnel.closeConnections(machineId, t.adminId, 'dropped by the test')).toBeGreaterThan(0);
@@ -257,8 +264,9 @@ describe('web UI', () => {
     await poll(() => screenText(page)).toContain('back-2');
     expect(await screenText(page)).toContain('owner-42');
 
-    // A narrower window resizes the session the tab shows.
-    const colsNow = async () => Math.min(...(await sessionsOf(t, machineId)).map((x) => x.cols));
+    // A narrower window resizes the sessions of both tabs: the one behind the shown one keeps its
+    // place in the layout, so it is fitted too (and a reattach never resizes it to a default).
+    const colsNow = async () => Math.max(...(await sessionsOf(t, machineId)).map((x) => x.cols));
     const wide = await colsNow();
     await page.setViewportSize({ width: 600, height: 800 });
     await poll(colsNow).toBeLessThan(wide);

@@ -66,8 +66,9 @@ function render(why?: string): void {
       loginPage(why, (s) => {
         session = s;
         watchSession(s);
+        // A new hash renders through hashchange; rendering here too would build the page twice.
         if (!location.hash || location.hash === '#/') location.hash = '#/machines';
-        render();
+        else render();
       }),
     );
     return;

@@ -16,6 +16,7 @@ export class Editor {
   private readonly title: HTMLElement;
   private readonly text: HTMLTextAreaElement;
   private readonly status: HTMLElement;
+  private showsConflict = false;
   private readonly saveButton: HTMLButtonElement;
   path: string | undefined;
   private hash: string | undefined;
@@ -61,7 +62,7 @@ export class Editor {
 
   async open(path: string): Promise<void> {
     if (this.dirty && this.path !== path && !confirm(`Discard your unsaved changes to ${this.path}?`)) return;
-    clear(this.status);
+    this.clearStatus();
     try {
       const info = await this.client.call('fs.getInfo', { path });
       if (info.size > MAX_EDIT_BYTES) {
@@ -96,7 +97,8 @@ export class Editor {
 
   /** The directory watch saw this file change. */
   changedOnMachine(path: string, hashNow?: string): void {
-    if (path !== this.path || (hashNow && hashNow === this.hash)) return;
+    // A refused save already says so, and its Reload and Overwrite buttons must stay.
+    if (path !== this.path || (hashNow && hashNow === this.hash) || this.showsConflict) return;
     this.say(
       'This file changed on the machine since you opened it. Saving will be refused unless you overwrite.',
       'info',
@@ -127,7 +129,8 @@ export class Editor {
   }
 
   private conflict(): void {
-    clear(this.status);
+    this.clearStatus();
+    this.showsConflict = true;
     this.status.append(
       notice(
         'Not saved: the file changed on the machine after you opened it. Your edits are still here.',
@@ -143,7 +146,12 @@ export class Editor {
   }
 
   private say(text: string, kind: 'error' | 'info' | 'ok'): void {
-    clear(this.status);
+    this.clearStatus();
     this.status.appendChild(notice(text, kind));
+  }
+
+  private clearStatus(): void {
+    clear(this.status);
+    this.showsConflict = false;
   }
 }

@@ -25,15 +25,19 @@ export function machinePage(
   let connection: MachineConnection | undefined;
   let terminals: TerminalTabs | undefined;
   let lastState = '';
+  // Set when the user leaves the page: a look still on its way must not connect or build then.
+  let disposed = false;
 
   // One at a time: the stored events replayed on subscribing arrive while the first look is
   // still on its way, and two looks at once would each connect and each build the page.
   const show = latestOnly(async () => {
+    if (disposed) return;
     try {
       const [machine, info] = await Promise.all([
         session.api.get<Machine>(`/api/v1/machines/${machineId}`),
         session.api.get<MachineInfo>(`/api/v1/machines/${machineId}/state`),
       ]);
+      if (disposed) return;
       lastState = info.state;
       head.replaceChildren(
         h('h1', null, machine.label),
@@ -53,7 +57,9 @@ export function machinePage(
         return;
       }
       if (connection) return;
-      connection = await connectMachine(session.api, machineId);
+      const opened = await connectMachine(session.api, machineId);
+      if (disposed) return opened.close();
+      connection = opened;
       const readOnly = connection.scope === 'readonly';
       const tabs: Array<[string, string]> = [
         ['terminal', 'Terminal'],
@@ -105,6 +111,7 @@ export function machinePage(
   return {
     element,
     dispose: () => {
+      disposed = true;
       unsubscribe();
       disconnect();
     },

@@ -13,6 +13,8 @@ export function machinesPage(session: Session): { element: HTMLElement; dispose(
   const list = h('tbody');
   const { element: status, say } = statusLine();
   const unsubscribes: Array<() => void> = [];
+  // Set when the user leaves the page: a list still on its way must not subscribe its rows then.
+  let disposed = false;
 
   const row = (machine: Machine) => {
     const state = h('td');
@@ -89,6 +91,7 @@ export function machinesPage(session: Session): { element: HTMLElement; dispose(
   const load = async () => {
     try {
       const machines = await session.api.list<Machine>('/api/v1/machines');
+      if (disposed) return;
       for (const u of unsubscribes.splice(0)) u();
       list.replaceChildren(...machines.map(row));
       if (machines.length === 0)
@@ -134,6 +137,7 @@ export function machinesPage(session: Session): { element: HTMLElement; dispose(
   return {
     element,
     dispose: () => {
+      disposed = true;
       for (const u of unsubscribes) u();
     },
   };

@@ -65,13 +65,17 @@ export class TerminalTabs {
     });
   }
 
-  /** Reopens the remembered sessions that still exist, or starts one. */
+  /**
+   * Reopens the remembered sessions that still exist, or starts one. The first one reopened is
+   * shown; the others come back behind it, so a tab the user picks meanwhile stays picked.
+   */
   async start(): Promise<void> {
     const sessions = await this.list();
     const alive = new Set(sessions.map((s) => s.id));
     const remembered = this.remembered().filter((id) => alive.has(id));
     this.remember(remembered);
-    for (const id of remembered) await this.open(id, sessions.find((s) => s.id === id)!.name);
+    for (const id of remembered)
+      await this.open(id, sessions.find((s) => s.id === id)!.name, { show: false });
     if (this.views.size === 0 && !this.readOnly) await this.create();
     if (this.views.size === 0 && this.readOnly && sessions[0])
       await this.open(sessions[0].id, sessions[0].name);
@@ -93,7 +97,8 @@ export class TerminalTabs {
     }
   }
 
-  async open(sessionId: string, name: string): Promise<void> {
+  /** Opens a tab on the session and, unless told not to while another tab is shown, shows it. */
+  async open(sessionId: string, name: string, { show = true } = {}): Promise<void> {
     if (this.views.has(sessionId)) return this.select(sessionId);
     const panel = h('div', { class: 'term-panel', attrs: { role: 'tabpanel' } });
     this.panels.appendChild(panel);
@@ -129,7 +134,11 @@ export class TerminalTabs {
     };
     this.views.set(sessionId, { view, tab, panel });
     if (!this.readOnly) this.remember([...new Set([...this.remembered(), sessionId])]);
-    this.select(sessionId);
+    if (show || this.active === undefined) this.select(sessionId);
+    else {
+      panel.hidden = true;
+      tab.setAttribute('aria-selected', 'false');
+    }
     try {
       await view.attach();
     } catch (e) {

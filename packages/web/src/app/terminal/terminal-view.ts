@@ -55,7 +55,10 @@ export class TerminalView {
     if (!peer || peer === this.attachedOn || this.disposed) return;
     this.attachedOn = peer;
     this.refit();
-    const size = this.readOnly ? {} : { cols: this.term.cols, rows: this.term.rows };
+    // A view not laid out (its page not shown) has xterm's default size, not one the user chose:
+    // it takes the session's instead of resizing the session to 80×24.
+    const fitted = !this.readOnly && this.laidOut();
+    const size = fitted ? { cols: this.term.cols, rows: this.term.rows } : {};
     const attached = await this.client.call('terminal.attach', {
       sessionId: this.sessionId,
       readOnly: this.readOnly,
@@ -67,7 +70,7 @@ export class TerminalView {
       const e = chunk as { type: string; screen?: string; data?: string; cols?: number; rows?: number };
       if (e.type === 'screen') {
         this.term.reset();
-        if (this.readOnly) this.term.resize(e.cols!, e.rows!);
+        if (!fitted) this.term.resize(e.cols!, e.rows!);
         this.term.write(e.screen!);
       } else if (e.type === 'output') this.term.write(e.data!);
       else if (e.type === 'resize' && this.readOnly) this.term.resize(e.cols!, e.rows!);
@@ -91,12 +94,16 @@ export class TerminalView {
   }
 
   refit(): void {
-    if (this.disposed || this.readOnly || this.container.offsetParent === null) return;
+    if (this.disposed || this.readOnly || !this.laidOut()) return;
     try {
       this.fit.fit();
     } catch {
       // Not laid out yet; the next resize fits.
     }
+  }
+
+  private laidOut(): boolean {
+    return this.container.isConnected && this.container.offsetParent !== null;
   }
 
   /** Stops viewing; the session keeps running on the machine. */
@@ -115,13 +122,10 @@ export class TerminalView {
       if (text) void navigator.clipboard?.writeText(text).catch(() => {});
       return false;
     }
-    if (e.code === 'KeyV') {
-      void navigator.clipboard
-        ?.readText()
-        .then((text) => this.term.paste(text))
-        .catch(() => {});
-      return false;
-    }
+    // The browser pastes on Ctrl+Shift+V itself (as plain text, into xterm's textarea, which
+    // xterm sends on): the key only has to be kept from reaching the shell as ^V. Pasting here as
+    // well pasted everything twice.
+    if (e.code === 'KeyV') return false;
     return true;
   }
 }

@@ -4,8 +4,10 @@ import type { HandlerMap } from '@kk/protocol/peer.js';
 import { markActivity } from './activity.js';
 import { createAuthenticator } from './auth.js';
 import { defaultStateDir, type KlientConfig } from './config.js';
+import { CrashJournal, type Journal, unrecorded } from './crash-journal.js';
+import { killLeftGroup } from './exec/left-groups.js';
 import { ProcessTable } from './exec/process-table.js';
-import { PendingWrites, type TempFileJournal, unrecorded } from './fs/pending-writes.js';
+import { PendingWrites, type TempFileJournal } from './fs/pending-writes.js';
 import { createLogger, type Logger } from './log.js';
 import { klientMethods } from './methods.js';
 import { TerminalManager } from './terminal/manager.js';
@@ -24,29 +26,45 @@ export interface RunningKlient {
 }
 
 /**
- * Removes the temp files of writes a crash interrupted, before new writes begin, and returns the
- * journal new writes record theirs in. A state directory that cannot be had (an account without
- * a home, one that is not private) costs only that cleanup: Klient runs, and says so.
+ * Cleans up after a crash before new work begins — removes the temp files of interrupted writes,
+ * kills the process groups a killed Klient left running — and returns the journals new work
+ * records in. A state directory that cannot be had (an account without a home, one that is not
+ * private) costs only that cleanup: Klient runs, and says so.
  */
-async function openPendingWrites(configured: string | undefined, log: Logger): Promise<TempFileJournal> {
+async function openCrashJournals(
+  configured: string | undefined,
+  log: Logger,
+): Promise<{ writes: TempFileJournal; groups: Journal }> {
   const stateDir = configured ?? defaultStateDir();
   const without = (reason: unknown) => {
     log.warn(
       { stateDir, err: reason },
-      'no state directory: temp files of interrupted writes will not be removed',
+      'no state directory: what a crash leaves (temp files, running process groups) will not be cleaned up',
     );
-    return unrecorded;
+    return { writes: unrecorded, groups: unrecorded };
   };
   if (!stateDir) return without('no home directory to put it in; set --state-dir');
-  let reported = false;
-  try {
-    const { journal, removed } = await PendingWrites.open(stateDir, (err) => {
-      // Reported once: a full or vanished state directory must not flood the log.
-      if (!reported) log.warn({ stateDir, err }, 'could not record a write in progress (the write goes on)');
+  // Reported once per kind: a full or vanished state directory must not flood the log.
+  const reportOnce = (what: string) => {
+    let reported = false;
+    return (err: unknown) => {
+      if (!reported) log.warn({ stateDir, err }, `could not record ${what} (it goes on)`);
       reported = true;
-    });
-    if (removed.length) log.info({ removed }, 'removed temp files of writes a crash interrupted');
-    return journal;
+    };
+  };
+  try {
+    const pending = await PendingWrites.open(stateDir, reportOnce('a write in progress'));
+    if (pending.removed.length)
+      log.info({ removed: pending.removed }, 'removed temp files of writes a crash interrupted');
+    const groups = await CrashJournal.open(
+      stateDir,
+      'exec-groups',
+      killLeftGroup,
+      reportOnce('a running process group'),
+    );
+    if (groups.cleaned.length)
+      log.info({ killed: groups.cleaned }, 'killed process groups a killed Klient left running');
+    return { writes: pending.journal, groups: groups.journal };
   } catch (err) {
     return without(err);
   }
@@ -65,8 +83,9 @@ export async function startKlient(
 ): Promise<RunningKlient> {
   const log = options.log ?? createLogger(config);
   const authenticate = await createAuthenticator(config);
-  const pendingWrites = await openPendingWrites(config.stateDir, log);
-  const processes = new ProcessTable();
+  const journals = await openCrashJournals(config.stateDir, log);
+  const pendingWrites = journals.writes;
+  const processes = new ProcessTable(journals.groups);
   const terminals = new TerminalManager({
     home: config.home,
     onInput: markActivity,

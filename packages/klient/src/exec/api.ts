@@ -34,7 +34,10 @@ export function execHandlers({ config, log, processes }: KlientContext): Handler
   return {
     'exec.run': async (p, call) => {
       const stdin = p.stdin === undefined ? undefined : decodeContent(p.stdin, p.stdinEncoding, 'stdin');
-      const result = await runCommand({ ...p, stdin }, config.home, call.signal);
+      const result = await runCommand({ ...p, stdin }, config.home, {
+        signal: call.signal,
+        track: (child) => processes.track(child),
+      });
       return {
         ...result,
         stdout: encodeOutput(result.stdout, p.encoding),

@@ -2,8 +2,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { markActivity } from '../activity.js';
+import { type Journal, startTimeOfSync, unrecorded } from '../crash-journal.js';
 import { errors } from '../errors.js';
 import { type CommandSpec, prepareCommand, signalGroup, spawnFailure } from './command.js';
+import { groupRecord } from './left-groups.js';
 
 export interface Exit {
   exitCode: number | null;
@@ -25,20 +27,44 @@ export interface StartedProcess {
 const KILL_GRACE_MS = 3000;
 
 /**
- * The processes started with exec.start, by id. Every one leads its own process group, so
- * exec.kill and Klient's own exit reach its children too; none outlives Klient.
+ * The processes started with exec.start, by id, and the process groups of every command Klient
+ * runs (exec.run's too). Every command leads its own process group, so exec.kill and Klient's
+ * own exit reach its children too; none outlives Klient: each group is in `journal` while it
+ * runs, so one that a killed Klient could not kill is killed at the next start (left-groups.ts).
  */
 export class ProcessTable {
   private readonly processes = new Map<string, StartedProcess>();
+  private readonly groups = new Set<number>();
+
+  constructor(private readonly journal: Journal = unrecorded) {}
+
+  /**
+   * Keeps the group `child` leads, until the returned call: killed on Klient's exit, and
+   * recorded for the next start. Call it right after spawn() (see startTimeOfSync).
+   */
+  track(child: ChildProcess): () => void {
+    const pid = child.pid;
+    const started = pid === undefined ? undefined : startTimeOfSync(pid);
+    if (pid === undefined || started === undefined) return () => {};
+    this.groups.add(pid);
+    // Not awaited: a command does not wait for its record; a crash before it lands leaks one group.
+    const recorded = this.journal.record(groupRecord(pid, started));
+    return () => {
+      this.groups.delete(pid);
+      void recorded.then((drop) => drop());
+    };
+  }
 
   async start(spec: CommandSpec & { timeoutMs?: number }, home: string): Promise<StartedProcess> {
     markActivity();
     const prepared = await prepareCommand(spec, home);
     const child = spawn(prepared.file, prepared.args, prepared.options);
+    const untrack = this.track(child);
     child.stdin!.on('error', () => {}); // EPIPE when the process stops reading: exec.write reports it
     try {
       await once(child, 'spawn');
     } catch (err) {
+      untrack();
       throw spawnFailure(err, prepared.file);
     }
     const pid = child.pid!;
@@ -55,6 +81,7 @@ export class ProcessTable {
       child.once('close', (exitCode, signal) => {
         if (timer) clearTimeout(timer);
         this.processes.delete(id);
+        untrack();
         resolve({ exitCode, signal, timedOut });
       });
     });
@@ -92,6 +119,6 @@ export class ProcessTable {
 
   /** Kill every group now (Klient is exiting); synchronous so it works in an 'exit' handler. */
   killAll(): void {
-    for (const started of this.processes.values()) signalGroup(started.pid, 'SIGKILL');
+    for (const pid of this.groups) signalGroup(pid, 'SIGKILL');
   }
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { markActivity } from '../activity.js';
 import { type CommandSpec, prepareCommand, signalGroup, spawnFailure } from './command.js';
 import { OutputBuffer } from './output-buffer.js';
+import type { ProcessTable } from './process-table.js';
 
 export interface RunSpec extends CommandSpec {
   stdin?: Uint8Array;
@@ -22,13 +23,19 @@ export interface RunResult {
 /**
  * Run a command to completion. Output past the cap is read and dropped (the process never
  * blocks on a full pipe) and flagged truncated. On timeout, or when `signal` aborts (the caller
- * disconnected), the whole process group gets SIGKILL. Resolves once the process has exited
- * and its output pipes have closed.
+ * disconnected), the whole process group gets SIGKILL. `track` (the process table's) keeps the
+ * group while it runs, to be killed when Klient exits or after a crash. Resolves once the process
+ * has exited and its output pipes have closed.
  */
-export async function runCommand(spec: RunSpec, home: string, signal?: AbortSignal): Promise<RunResult> {
+export async function runCommand(
+  spec: RunSpec,
+  home: string,
+  { signal, track }: { signal?: AbortSignal; track?: ProcessTable['track'] } = {},
+): Promise<RunResult> {
   markActivity();
   const prepared = await prepareCommand(spec, home);
   const child = spawn(prepared.file, prepared.args, prepared.options);
+  const untrack = track?.(child);
   const stdout = new OutputBuffer(spec.maxOutputBytes);
   const stderr = new OutputBuffer(spec.maxOutputBytes);
   child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -59,6 +66,7 @@ export async function runCommand(spec: RunSpec, home: string, signal?: AbortSign
       timedOut,
     };
   } finally {
+    untrack?.();
     clearTimeout(timer);
     signal?.removeEventListener('abort', kill);
   }

@@ -110,6 +110,8 @@ export interface SpawnedKlient extends Keys {
   connect(scope?: Scope): Promise<RpcClient>;
   /** Resolves when the process has exited. */
   exited: Promise<void>;
+  /** What it has logged so far (stderr), for a failing test to show. */
+  log(): string;
   close(): Promise<void>;
 }
 
@@ -145,8 +147,8 @@ export async function spawnKlient(options: {
       })
     : spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let log = '';
   const url = await new Promise<string>((resolve, reject) => {
-    let log = '';
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => {
       log += text;
@@ -162,6 +164,7 @@ export async function spawnKlient(options: {
     url,
     home: options.home,
     exited,
+    log: () => log,
     connect: clients.connect,
     close: async () => {
       clients.closeAll();

@@ -30,9 +30,11 @@ export const unrecorded: Journal = { record: async () => async () => {} };
 
 /**
  * Cleans up after one record of a process that is gone; resolves with what it cleaned (for the
- * log) or undefined when there was nothing left to clean or nothing it may touch.
+ * log) or undefined when there was nothing left to clean or nothing it may touch. `sameBoot`
+ * says whether the record was made since this machine last booted: pids and start times of
+ * another boot name nothing running now.
  */
-export type Cleanup = (record: string) => Promise<string | undefined>;
+export type Cleanup = (record: string, from: { sameBoot: boolean }) => Promise<string | undefined>;
 
 const RECORD = /^[0-9a-f]{16}$/;
 /** A record holds one short line; anything longer is not ours. */
@@ -125,7 +127,10 @@ export class CrashJournal implements Journal {
       const owner = entry.isDirectory() ? parseOwner(entry.name) : undefined;
       if (!owner || entry.name === ownerName(self) || !(await isGone(owner, self))) continue;
       // One bad entry costs only itself: the rest is still swept, and Klient still starts.
-      cleaned.push(...(await sweep(join(root, entry.name), cleanup).catch(() => [])));
+      const from = { sameBoot: owner.boot === self.boot };
+      cleaned.push(
+        ...(await sweep(join(root, entry.name), (record) => cleanup(record, from)).catch(() => [])),
+      );
     }
     const dir = join(root, ownerName(self));
     await mkdir(dir, { recursive: true, mode: 0o700 });
@@ -166,7 +171,10 @@ async function readRecord(dir: string, entry: Dirent): Promise<string | undefine
 }
 
 /** Cleans up after each record in `dir` (a dead process's), then removes the records and `dir`. */
-async function sweep(dir: string, cleanup: Cleanup): Promise<string[]> {
+async function sweep(
+  dir: string,
+  cleanup: (record: string) => Promise<string | undefined>,
+): Promise<string[]> {
   const cleaned: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const record = await readRecord(dir, entry).catch(() => undefined);

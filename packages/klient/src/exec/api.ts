@@ -36,7 +36,7 @@ export function execHandlers({ config, log, processes }: KlientContext): Handler
       const stdin = p.stdin === undefined ? undefined : decodeContent(p.stdin, p.stdinEncoding, 'stdin');
       const result = await runCommand({ ...p, stdin }, config.home, {
         signal: call.signal,
-        track: (child) => processes.track(child),
+        track: (child, tag) => processes.track(child, tag),
       });
       return {
         ...result,

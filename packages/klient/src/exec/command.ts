@@ -1,10 +1,14 @@
 import type { SpawnOptions } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { inheritedEnvironment } from '../environment.js';
 import { errnoOf, errors } from '../errors.js';
 import { resolvePath } from '../fs/paths.js';
+
+/** The environment variable that tags a command and its descendants (see PreparedCommand.tag). */
+export const COMMAND_TAG = 'KLIENT_COMMAND';
 
 export interface CommandSpec {
   command?: string;
@@ -18,6 +22,12 @@ export interface PreparedCommand {
   file: string;
   args: string[];
   options: SpawnOptions;
+  /**
+   * The value of COMMAND_TAG in the command's environment (inherited by everything it starts),
+   * by which the next Klient finds what this one started if it is killed; none with clearEnv,
+   * whose environment is exactly the caller's.
+   */
+  tag?: string;
   /** What to show in exec.list and logs. */
   display: { command?: string; argv?: string[]; cwd: string };
 }
@@ -36,7 +46,10 @@ export async function prepareCommand(spec: CommandSpec, home: string): Promise<P
     if (errnoOf(err) === 'ENOENT') throw errors.notFound(`cwd ${cwd}: no such directory`, { path: cwd });
     throw err;
   }
-  const env = spec.clearEnv ? { ...spec.env } : { ...inheritedEnvironment(), ...spec.env };
+  const tag = spec.clearEnv ? undefined : randomBytes(8).toString('hex');
+  const env: Record<string, string> = spec.clearEnv
+    ? { ...spec.env }
+    : { ...inheritedEnvironment(), ...spec.env, [COMMAND_TAG]: tag! };
   const [file, args] = spec.argv
     ? [await findProgram(spec.argv[0]!, env.PATH, cwd), spec.argv.slice(1)]
     : ['/bin/sh', ['-c', spec.command!]];
@@ -45,6 +58,7 @@ export async function prepareCommand(spec: CommandSpec, home: string): Promise<P
     args,
     options: { cwd, env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], argv0: spec.argv?.[0] },
     display: spec.argv ? { argv: spec.argv, cwd } : { command: spec.command, cwd },
+    tag,
   };
 }
 

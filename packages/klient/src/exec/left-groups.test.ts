@@ -1,7 +1,7 @@
 /**
  * No command outlives Klient, even a Klient killed with SIGKILL, which cannot kill what it
- * started: the next Klient with the same state directory kills the process groups it left, and
- * nothing that is not such a group.
+ * started: the next Klient with the same state directory kills what its commands left (their
+ * groups, and what carries their tag), and nothing that cannot be told to be theirs.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -12,7 +12,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTimeOfSync } from '../crash-journal.js';
 import { type SpawnedKlient, spawnKlient } from '../testing/harness.js';
+import { COMMAND_TAG } from './command.js';
 import { groupRecord, killLeftGroup } from './left-groups.js';
+
+const sameBoot = { sameBoot: true };
 
 let dir: string | undefined;
 let klient: SpawnedKlient | undefined;
@@ -49,23 +52,28 @@ const pidIn = async (file: string) => {
 };
 
 /** A command in a process group of its own, as Klient starts them, that this test may kill. */
-async function groupLeader(command: string): Promise<ChildProcess> {
-  const child = spawn('sh', ['-c', command], { detached: true, stdio: 'ignore' });
+async function groupLeader(command: string, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = spawn('sh', ['-c', command], {
+    detached: true,
+    stdio: 'ignore',
+    env: { ...process.env, ...env },
+  });
   strays.push(child);
   await once(child, 'spawn');
   return child;
 }
 
 describe.skipIf(!existsSync('/proc/self/stat'))('process groups a killed Klient left', () => {
-  it("are killed at the next start: exec.start's and exec.run's, with their children", async () => {
+  it("are killed at the next start: exec.start's and exec.run's groups, and what left them", async () => {
     dir = await mkdtemp(join(tmpdir(), 'klient-left-'));
     const home = join(dir, 'home');
     await mkdir(home);
     await chmod(dir, 0o755);
     klient = await spawnKlient({ dir, home });
     const client = await klient.connect('owner');
+    // A child in the group, and one that left it for a session of its own (as a daemon does).
     const started = await client.call('exec.start', {
-      command: `sleep 300 & echo $! > start-child.pid; wait`,
+      command: 'sleep 300 & echo $! > in-group.pid; setsid sleep 301 & echo $! > own-session.pid; wait',
     });
     client.openReader(started.stdout);
     client.openReader(started.stderr);
@@ -77,14 +85,19 @@ describe.skipIf(!existsSync('/proc/self/stat'))('process groups a killed Klient 
     run.catch(() => {});
     const pids = [
       started.pid,
-      await pidIn(join(home, 'start-child.pid')),
+      await pidIn(join(home, 'in-group.pid')),
+      await pidIn(join(home, 'own-session.pid')),
       await pidIn(join(home, 'run.pid')),
     ];
-    // Both groups are recorded before the kill (records are written beside the commands, not before).
+    // Both commands are recorded, whole, before the kill (records are written beside the
+    // commands, not before them).
     const records = join(dir, 'state', 'exec-groups');
-    await expect
-      .poll(async () => (await readdir(join(records, (await readdir(records))[0]!))).length)
-      .toBe(2);
+    const recorded = async () => {
+      const own = join(records, (await readdir(records))[0]!);
+      const texts = await Promise.all((await readdir(own)).map((name) => readFile(join(own, name), 'utf8')));
+      return texts.filter((text) => /^\d+ \d+ [0-9a-f]{16}$/.test(text)).length;
+    };
+    await expect.poll(recorded, { timeout: 10_000 }).toBe(2);
 
     klient.child.kill('SIGKILL');
     await klient.exited;
@@ -101,42 +114,50 @@ describe.skipIf(!existsSync('/proc/self/stat'))('process groups a killed Klient 
     expect(await readdir(records)).toHaveLength(1);
   });
 
-  it('kills a group whose leader still has the recorded start, or whose leader is gone', async () => {
+  it('kills a group whose leader still has the recorded start, and what carries its tag', async () => {
     const leader = await groupLeader('exec sleep 300');
-    expect(await killLeftGroup(groupRecord(leader.pid!, startTimeOfSync(leader.pid!)!))).toBe(
-      `process group ${leader.pid}`,
+    expect(await killLeftGroup(groupRecord(leader.pid!, startTimeOfSync(leader.pid!)!), sameBoot)).toMatch(
+      `group ${leader.pid}`,
     );
     await once(leader, 'exit');
 
-    // The leader exits at once and leaves its child in the group: the group is still the one recorded.
+    // The leader exits at once; its child, tagged, is found by the tag.
     dir = await mkdtemp(join(tmpdir(), 'klient-left-'));
     const childPid = join(dir, 'child.pid');
-    const orphaning = await groupLeader(`sleep 300 & echo $! > ${childPid}`);
-    const start = startTimeOfSync(orphaning.pid!)!;
-    await once(orphaning, 'exit');
+    const tag = 'a1b2c3d4e5f60718';
+    const tagged = await groupLeader(`sleep 300 & echo $! > ${childPid}`, { [COMMAND_TAG]: tag });
+    const start = startTimeOfSync(tagged.pid!)!;
+    await once(tagged, 'exit');
     const child = await pidIn(childPid);
-    expect(running(child)).toBe(true);
-    expect(await killLeftGroup(groupRecord(orphaning.pid!, start))).toBe(`process group ${orphaning.pid}`);
+    expect(await killLeftGroup(groupRecord(tagged.pid!, start, tag), sameBoot)).toMatch(`pid ${child}`);
     await expect.poll(() => running(child), { timeout: 10_000 }).toBe(false);
   });
 
-  it('leaves alone a pid reused by another process, and records that are not ours', async () => {
+  it('leaves alone a reused pid, a leaderless group without a tag, records of another boot, and malformed ones', async () => {
     const other = await groupLeader('exec sleep 300');
-    expect(await killLeftGroup(groupRecord(other.pid!, '1'))).toBeUndefined();
-    expect(running(other.pid!)).toBe(true);
-    for (const record of ['', 'x', `${other.pid}`, `${other.pid} 1 2`, '0 1', '1 1', `-${other.pid} 1`])
-      expect(await killLeftGroup(record)).toBeUndefined();
+    const otherStart = startTimeOfSync(other.pid!)!;
+    expect(await killLeftGroup(groupRecord(other.pid!, '1'), sameBoot)).toBeUndefined();
+    expect(await killLeftGroup(groupRecord(other.pid!, otherStart), { sameBoot: false })).toBeUndefined();
+    for (const record of [
+      '',
+      'x',
+      `${other.pid}`,
+      `${other.pid} ${otherStart} 1 2`,
+      '0 1',
+      '1 1',
+      `-${other.pid} 1`,
+    ])
+      expect(await killLeftGroup(record, sameBoot)).toBeUndefined();
     expect(running(other.pid!)).toBe(true);
 
-    // A group whose leader is gone and whose members cannot be the recorded group's: they
-    // started before its leader did (its number was reused after the recorded group ended).
+    // Its leader gone, a group cannot be told from one that took its number since: left alone.
     dir = await mkdtemp(join(tmpdir(), 'klient-left-'));
     const childPid = join(dir, 'child.pid');
-    const reused = await groupLeader(`sleep 300 & echo $! > ${childPid}`);
-    const start = Number(startTimeOfSync(reused.pid!));
-    await once(reused, 'exit');
+    const leaderless = await groupLeader(`sleep 300 & echo $! > ${childPid}`);
+    const start = startTimeOfSync(leaderless.pid!)!;
+    await once(leaderless, 'exit');
     const child = await pidIn(childPid);
-    expect(await killLeftGroup(groupRecord(reused.pid!, String(start + 100_000)))).toBeUndefined();
+    expect(await killLeftGroup(groupRecord(leaderless.pid!, start), sameBoot)).toBeUndefined();
     expect(running(child)).toBe(true);
   });
 });

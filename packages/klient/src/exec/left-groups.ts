@@ -1,58 +1,59 @@
 /**
- * The process groups a killed Klient left running are killed at the next start. Klient kills
- * the groups it started when it exits, but a SIGKILL (or the OOM killer) gives it no chance, and
- * a group that does not write to its closed pipes (a server, a `sleep`) would run on with no
- * one able to see or stop it. So each group is recorded in the crash journal
- * (crash-journal.ts, kind `exec-groups`) from its start until it is done, as `<pid> <start time>`
- * of its leader, and a record that outlived its Klient is a group to SIGKILL.
+ * What a killed Klient's commands left running is killed at the next start. Klient kills the
+ * groups it started when it exits, but a SIGKILL (or the OOM killer) gives it no chance, and a
+ * command that does not write to its closed pipes (a server, a `sleep`) would run on with no one
+ * able to see or stop it. So each command is recorded in the crash journal (crash-journal.ts,
+ * kind `exec-groups`) from its start until its output closes, as `<leader pid> <leader start
+ * time> [<tag>]`, the tag being the value of KLIENT_COMMAND in its environment (command.ts),
+ * which everything it starts inherits.
  */
 import { readdir, readFile } from 'node:fs/promises';
 import { startTimeOf } from '../crash-journal.js';
-import { signalGroup } from './command.js';
+import { COMMAND_TAG, signalGroup } from './command.js';
 
-export function groupRecord(leader: number, startTime: string): string {
-  return `${leader} ${startTime}`;
+export function groupRecord(leader: number, startTime: string, tag?: string): string {
+  return tag ? `${leader} ${startTime} ${tag}` : `${leader} ${startTime}`;
 }
 
 /**
- * SIGKILLs the recorded group if it is still the one recorded. With its leader alive, the
- * leader's start time tells: another one means the pid was reused and the recorded group is long
- * gone. With its leader gone, the members tell: each of Klient's commands starts a session of its
- * own (sid = pgid = the leader's pid), and everything in it started after the leader; a group
- * of that number whose members are not all such is another's (its number reused after ours
- * ended), and is left alone.
+ * SIGKILLs what a recorded command left: its process group, if its leader is still the recorded
+ * one (alive with the recorded start time; another start time means the pid was reused), and
+ * every process still carrying its tag (those that left the group or outlived the leader too).
+ * A group whose leader is gone is not killed by number: that number may since lead another's
+ * group, and nothing tells them apart. Records of another boot name nothing running now.
  */
-export async function killLeftGroup(record: string): Promise<string | undefined> {
-  const m = /^(\d+) (\d+)$/.exec(record);
-  if (!m) return undefined;
+export async function killLeftGroup(
+  record: string,
+  from: { sameBoot: boolean },
+): Promise<string | undefined> {
+  const m = /^(\d+) (\d+)(?: ([0-9a-f]{16}))?$/.exec(record);
+  if (!m || !from.sameBoot) return undefined;
   const leader = Number(m[1]);
-  const recordedStart = Number(m[2]);
   if (leader <= 1) return undefined;
-  const started = await startTimeOf(leader);
-  if (started !== undefined && started !== m[2]) return undefined;
-  if (started === undefined) {
-    const members = (await processes()).filter((p) => p.pgid === leader);
-    if (members.length === 0) return undefined;
-    if (members.some((p) => p.sid !== leader || p.start < recordedStart)) return undefined;
+  const killed: string[] = [];
+  if ((await startTimeOf(leader)) === m[2] && signalGroup(leader, 'SIGKILL')) killed.push(`group ${leader}`);
+  const tag = m[3];
+  if (tag) {
+    for (const pid of await processesTagged(tag)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+        killed.push(`pid ${pid}`);
+      } catch {
+        // Exited meanwhile.
+      }
+    }
   }
-  return signalGroup(leader, 'SIGKILL') ? `process group ${leader}` : undefined;
+  return killed.length ? `${record}: ${killed.join(', ')}` : undefined;
 }
 
-interface ProcessStat {
-  pgid: number;
-  sid: number;
-  start: number;
-}
-
-/** Every process this pid namespace shows: its group, session and start time (see startTimeOf). */
-async function processes(): Promise<ProcessStat[]> {
-  const found: ProcessStat[] = [];
+/** The processes (of this account: others' environments are unreadable) whose environment carries `tag`. */
+async function processesTagged(tag: string): Promise<number[]> {
+  const needle = `\0${COMMAND_TAG}=${tag}\0`;
+  const found: number[] = [];
   for (const name of await readdir('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = await readFile(`/proc/${name}/stat`, 'utf8').catch(() => undefined);
-    if (!stat) continue; // exited meanwhile
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    found.push({ pgid: Number(fields[2]), sid: Number(fields[3]), start: Number(fields[19]) });
+    if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
+    const environ = await readFile(`/proc/${name}/environ`, 'latin1').catch(() => '');
+    if (`\0${environ}`.includes(needle)) found.push(Number(name));
   }
   return found;
 }

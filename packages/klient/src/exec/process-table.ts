@@ -34,23 +34,31 @@ const KILL_GRACE_MS = 3000;
  */
 export class ProcessTable {
   private readonly processes = new Map<string, StartedProcess>();
-  private readonly groups = new Set<number>();
+  /** Leader pid → how many tracked commands it stands for (a pid may be reused before a 'close'). */
+  private readonly groups = new Map<number, number>();
 
   constructor(private readonly journal: Journal = unrecorded) {}
 
   /**
-   * Keeps the group `child` leads, until the returned call: killed on Klient's exit, and
-   * recorded for the next start. Call it right after spawn() (see startTimeOfSync).
+   * Keeps the group `child` leads (and, by `tag`, what it starts), until the returned call:
+   * killed on Klient's exit, and recorded for the next start. Call it right after spawn() (see
+   * startTimeOfSync).
    */
-  track(child: ChildProcess): () => void {
+  track(child: ChildProcess, tag: string | undefined): () => void {
     const pid = child.pid;
     const started = pid === undefined ? undefined : startTimeOfSync(pid);
     if (pid === undefined || started === undefined) return () => {};
-    this.groups.add(pid);
-    // Not awaited: a command does not wait for its record; a crash before it lands leaks one group.
-    const recorded = this.journal.record(groupRecord(pid, started));
+    this.groups.set(pid, (this.groups.get(pid) ?? 0) + 1);
+    // Not awaited: a command does not wait for its record; a crash before it is written (well
+    // under a millisecond) leaks that one command.
+    const recorded = this.journal.record(groupRecord(pid, started, tag));
+    let done = false;
     return () => {
-      this.groups.delete(pid);
+      if (done) return;
+      done = true;
+      const left = (this.groups.get(pid) ?? 1) - 1;
+      if (left > 0) this.groups.set(pid, left);
+      else this.groups.delete(pid);
       void recorded.then((drop) => drop());
     };
   }
@@ -59,7 +67,7 @@ export class ProcessTable {
     markActivity();
     const prepared = await prepareCommand(spec, home);
     const child = spawn(prepared.file, prepared.args, prepared.options);
-    const untrack = this.track(child);
+    const untrack = this.track(child, prepared.tag);
     child.stdin!.on('error', () => {}); // EPIPE when the process stops reading: exec.write reports it
     try {
       await once(child, 'spawn');
@@ -119,6 +127,12 @@ export class ProcessTable {
 
   /** Kill every group now (Klient is exiting); synchronous so it works in an 'exit' handler. */
   killAll(): void {
-    for (const pid of this.groups) signalGroup(pid, 'SIGKILL');
+    for (const pid of this.groups.keys()) {
+      try {
+        signalGroup(pid, 'SIGKILL');
+      } catch {
+        // Not ours to signal any more (every member changed its uid): the others still go.
+      }
+    }
   }
 }

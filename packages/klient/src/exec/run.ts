@@ -35,7 +35,7 @@ export async function runCommand(
   markActivity();
   const prepared = await prepareCommand(spec, home);
   const child = spawn(prepared.file, prepared.args, prepared.options);
-  const untrack = track?.(child);
+  const untrack = track?.(child, prepared.tag);
   const stdout = new OutputBuffer(spec.maxOutputBytes);
   const stderr = new OutputBuffer(spec.maxOutputBytes);
   child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));

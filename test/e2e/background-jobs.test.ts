@@ -27,7 +27,14 @@ async function built(machineYaml = 'provider: local', meta: Record<string, unkno
   );
   const accepted = await t.kloud.lifecycle.request(m.id, 'build', t.adminId);
   await t.kloud.lifecycle.settled(accepted.eventId);
-  return (await t.kloud.store.machines.get(m.id))!;
+  const machine = (await t.kloud.store.machines.get(m.id))!;
+  // Every test here starts from running machines: a build that did not get there says why now,
+  // not as a missing file further on.
+  if (machine.status.state !== 'Running')
+    throw new Error(
+      `the build of ${machine.label} ended ${machine.status.state} (${machine.status.reason}); events: ${(await messages(m.id)).join(' | ')}`,
+    );
+  return machine;
 }
 
 const dirOf = (m: Json): string => (m.meta.provider as Json).directory;

@@ -5,7 +5,7 @@ import { markActivity } from './activity.js';
 import { createAuthenticator } from './auth.js';
 import { defaultStateDir, type KlientConfig } from './config.js';
 import { CrashJournal, type Journal, unrecorded } from './crash-journal.js';
-import { killLeftGroup } from './exec/left-groups.js';
+import { killLeftGroups } from './exec/left-groups.js';
 import { ProcessTable } from './exec/process-table.js';
 import { PendingWrites, type TempFileJournal } from './fs/pending-writes.js';
 import { createLogger, type Logger } from './log.js';
@@ -59,7 +59,7 @@ async function openCrashJournals(
     const groups = await CrashJournal.open(
       stateDir,
       'exec-groups',
-      killLeftGroup,
+      killLeftGroups(),
       reportOnce('a running process group'),
     );
     if (groups.cleaned.length)

@@ -34,10 +34,7 @@ export function execHandlers({ config, log, processes }: KlientContext): Handler
   return {
     'exec.run': async (p, call) => {
       const stdin = p.stdin === undefined ? undefined : decodeContent(p.stdin, p.stdinEncoding, 'stdin');
-      const result = await runCommand({ ...p, stdin }, config.home, {
-        signal: call.signal,
-        track: (child, tag) => processes.track(child, tag),
-      });
+      const result = await runCommand({ ...p, stdin }, config.home, processes, call.signal);
       return {
         ...result,
         stdout: encodeOutput(result.stdout, p.encoding),

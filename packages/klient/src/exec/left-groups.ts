@@ -8,11 +8,23 @@
  * which everything it starts inherits.
  */
 import { readdir, readFile } from 'node:fs/promises';
-import { startTimeOf } from '../crash-journal.js';
+import { type Cleanup, startTimeOf } from '../crash-journal.js';
 import { COMMAND_TAG, signalGroup } from './command.js';
 
 export function groupRecord(leader: number, startTime: string, tag?: string): string {
   return tag ? `${leader} ${startTime} ${tag}` : `${leader} ${startTime}`;
+}
+
+/** Processes of this account by the tag in their environment (others' environments are unreadable). */
+type TaggedProcesses = () => Promise<Map<string, number[]>>;
+
+/**
+ * The cleanup for one start's sweep: /proc is scanned for tags once, at the first tagged record,
+ * not once per record.
+ */
+export function killLeftGroups(): Cleanup {
+  let index: Promise<Map<string, number[]>> | undefined;
+  return (record, from) => killLeftGroup(record, from, () => (index ??= processesByTag()));
 }
 
 /**
@@ -25,6 +37,7 @@ export function groupRecord(leader: number, startTime: string, tag?: string): st
 export async function killLeftGroup(
   record: string,
   from: { sameBoot: boolean },
+  tagged: TaggedProcesses = processesByTag,
 ): Promise<string | undefined> {
   const m = /^(\d+) (\d+)(?: ([0-9a-f]{16}))?$/.exec(record);
   if (!m || !from.sameBoot) return undefined;
@@ -33,27 +46,26 @@ export async function killLeftGroup(
   const killed: string[] = [];
   if ((await startTimeOf(leader)) === m[2] && signalGroup(leader, 'SIGKILL')) killed.push(`group ${leader}`);
   const tag = m[3];
-  if (tag) {
-    for (const pid of await processesTagged(tag)) {
-      try {
-        process.kill(pid, 'SIGKILL');
-        killed.push(`pid ${pid}`);
-      } catch {
-        // Exited meanwhile.
-      }
+  for (const pid of (tag && (await tagged()).get(tag)) || []) {
+    try {
+      process.kill(pid, 'SIGKILL');
+      killed.push(`pid ${pid}`);
+    } catch {
+      // Exited meanwhile.
     }
   }
   return killed.length ? `${record}: ${killed.join(', ')}` : undefined;
 }
 
-/** The processes (of this account: others' environments are unreadable) whose environment carries `tag`. */
-async function processesTagged(tag: string): Promise<number[]> {
-  const needle = `\0${COMMAND_TAG}=${tag}\0`;
-  const found: number[] = [];
+const TAG_IN_ENVIRON = new RegExp(`(?:^|\0)${COMMAND_TAG}=([0-9a-f]{16})(?:\0|$)`);
+
+async function processesByTag(): Promise<Map<string, number[]>> {
+  const byTag = new Map<string, number[]>();
   for (const name of await readdir('/proc')) {
     if (!/^\d+$/.test(name) || Number(name) === process.pid) continue;
     const environ = await readFile(`/proc/${name}/environ`, 'latin1').catch(() => '');
-    if (`\0${environ}`.includes(needle)) found.push(Number(name));
+    const tag = TAG_IN_ENVIRON.exec(environ)?.[1];
+    if (tag) byTag.set(tag, [...(byTag.get(tag) ?? []), Number(name)]);
   }
-  return found;
+  return byTag;
 }

@@ -4,7 +4,13 @@ import { once } from 'node:events';
 import { markActivity } from '../activity.js';
 import { type Journal, startTimeOfSync, unrecorded } from '../crash-journal.js';
 import { errors } from '../errors.js';
-import { type CommandSpec, prepareCommand, signalGroup, spawnFailure } from './command.js';
+import {
+  type CommandSpec,
+  type PreparedCommand,
+  prepareCommand,
+  signalGroup,
+  spawnFailure,
+} from './command.js';
 import { groupRecord } from './left-groups.js';
 
 export interface Exit {
@@ -40,20 +46,22 @@ export class ProcessTable {
   constructor(private readonly journal: Journal = unrecorded) {}
 
   /**
-   * Keeps the group `child` leads (and, by `tag`, what it starts), until the returned call:
-   * killed on Klient's exit, and recorded for the next start. Call it right after spawn() (see
-   * startTimeOfSync).
+   * Starts a prepared command and keeps the group it leads (and, by its tag, what it starts)
+   * until the returned `untrack`: killed on Klient's exit, and recorded for the next start. The
+   * leader's start time is read right after spawn() (see startTimeOfSync), so every command
+   * Klient runs is started here.
    */
-  track(child: ChildProcess, tag: string | undefined): () => void {
+  spawn(prepared: PreparedCommand): { child: ChildProcess; untrack: () => void } {
+    const child = spawn(prepared.file, prepared.args, prepared.options);
     const pid = child.pid;
     const started = pid === undefined ? undefined : startTimeOfSync(pid);
-    if (pid === undefined || started === undefined) return () => {};
+    if (pid === undefined || started === undefined) return { child, untrack: () => {} };
     this.groups.set(pid, (this.groups.get(pid) ?? 0) + 1);
     // Not awaited: a command does not wait for its record; a crash before it is written (well
     // under a millisecond) leaks that one command.
-    const recorded = this.journal.record(groupRecord(pid, started, tag));
+    const recorded = this.journal.record(groupRecord(pid, started, prepared.tag));
     let done = false;
-    return () => {
+    const untrack = () => {
       if (done) return;
       done = true;
       const left = (this.groups.get(pid) ?? 1) - 1;
@@ -61,13 +69,13 @@ export class ProcessTable {
       else this.groups.delete(pid);
       void recorded.then((drop) => drop());
     };
+    return { child, untrack };
   }
 
   async start(spec: CommandSpec & { timeoutMs?: number }, home: string): Promise<StartedProcess> {
     markActivity();
     const prepared = await prepareCommand(spec, home);
-    const child = spawn(prepared.file, prepared.args, prepared.options);
-    const untrack = this.track(child, prepared.tag);
+    const { child, untrack } = this.spawn(prepared);
     child.stdin!.on('error', () => {}); // EPIPE when the process stops reading: exec.write reports it
     try {
       await once(child, 'spawn');

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { markActivity } from '../activity.js';
 import { type CommandSpec, prepareCommand, signalGroup, spawnFailure } from './command.js';
 import { OutputBuffer } from './output-buffer.js';
@@ -23,19 +22,19 @@ export interface RunResult {
 /**
  * Run a command to completion. Output past the cap is read and dropped (the process never
  * blocks on a full pipe) and flagged truncated. On timeout, or when `signal` aborts (the caller
- * disconnected), the whole process group gets SIGKILL. `track` (the process table's) keeps the
+ * disconnected), the whole process group gets SIGKILL. Started by `processes`, which keeps the
  * group while it runs, to be killed when Klient exits or after a crash. Resolves once the process
  * has exited and its output pipes have closed.
  */
 export async function runCommand(
   spec: RunSpec,
   home: string,
-  { signal, track }: { signal?: AbortSignal; track?: ProcessTable['track'] } = {},
+  processes: ProcessTable,
+  signal?: AbortSignal,
 ): Promise<RunResult> {
   markActivity();
   const prepared = await prepareCommand(spec, home);
-  const child = spawn(prepared.file, prepared.args, prepared.options);
-  const untrack = track?.(child, prepared.tag);
+  const { child, untrack } = processes.spawn(prepared);
   const stdout = new OutputBuffer(spec.maxOutputBytes);
   const stderr = new OutputBuffer(spec.maxOutputBytes);
   child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
@@ -66,7 +65,7 @@ export async function runCommand(
       timedOut,
     };
   } finally {
-    untrack?.();
+    untrack();
     clearTimeout(timer);
     signal?.removeEventListener('abort', kill);
   }

@@ -1,7 +1,7 @@
 /**
  * Moving a large file, as `kd cp` does it (the CLI's own download and upload, in a process of
- * their own as kd is: a streamed `fs.readFile` into a local file, and `fs.openWrite` /
- * `fs.writeStream` / `fs.commitWrite`, both sha256-checked) against `sftp -b` get/put on the same
+ * their own as kd is: a streamed `fs.readFile` into a local file, sha256-checked, and `fs.openWrite`
+ * / `fs.writeStream` / `fs.commitWrite`, CRC-32-checked) against `sftp -b` get/put on the same
  * loopback sshd over its open master connection, and how much Klient's resident memory grows
  * while it moves the file, at two file sizes: it should stay flat, not follow the file.
  */
@@ -76,7 +76,7 @@ async function timed(target: string, work: () => Promise<void>): Promise<number>
 /**
  * The client side of Klient's transfers: the CLI's own `download` (what `kd cp machine:file local`
  * does: a streamed fs.readFile into a local file, sha256 checked) and `upload` (`kd cp local
- * machine:file`: fs.openWrite, fs.writeStream, fs.commitWrite, sha256 checked), run in a process
+ * machine:file`: fs.openWrite, fs.writeStream, fs.commitWrite, CRC-32 checked), run in a process
  * of its own that never forks (transfer-process.ts says why), as kd runs in its own process.
  */
 async function startTransferProcess(klient: KlientProcess) {
@@ -176,7 +176,7 @@ async function measureFiles(transfers: Transfers, klientPid: number, ssh: OpenSs
   const spread = (ours: number[], peer: number[]) =>
     `median ${median(mibps(ours)).toFixed(0)} vs ${median(mibps(peer)).toFixed(0)} MiB/s`;
   const note = (ours: number[], peer: number[]) =>
-    `best of ${ROUNDS + 1} vs ${ROUNDS} (${spread(ours, peer)}), one file on loopback, each on an open connection (sftp over the ssh master, Klient's client in a process of its own as kd is); Klient fsyncs before its rename, sftp does not`;
+    `best of ${ROUNDS + 1} vs ${ROUNDS} (${spread(ours, peer)}), one file on loopback, each on an open connection (sftp over the ssh master, Klient's client in a process of its own as kd is); Klient fsyncs before its rename, sftp does not; Klient's ends compare a checksum of the bytes (read sha256, write CRC-32), sftp's do not`;
   const rows: BenchRow[] = [
     {
       figure: 'read 256 MiB file',

@@ -33,6 +33,7 @@ const cases: Array<[MethodName, unknown, string]> = [
   ['fs.writeFile', { path: 'x', content: 'y', mode: 0o10000 }, 'mode'],
   ['fs.writeFile', { path: 'x\0y', content: 'y' }, 'path'],
   ['fs.openWrite', { path: 'x', offset: -1 }, 'offset'],
+  ['fs.openWrite', { path: 'x', checksum: 'md5' }, 'checksum'],
   ['fs.writeChunk', { data: 'AAAA' }, 'uploadId'],
   ['fs.commitWrite', { uploadId: 7 }, 'uploadId'],
   ['fs.abortWrite', {}, 'uploadId'],

@@ -26,7 +26,7 @@ describe('AtomicWrite with pipelined chunks', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     const done = await write.commit();
     expect(await readFile(path, 'utf8')).toBe('first second');
-    expect(done.hash).toBe(sha256(a, c));
+    expect(done.checksum).toBe(sha256(a, c));
   });
 
   it('leaves a chunk sent after the commit out of the file and of its hash', async () => {
@@ -39,6 +39,6 @@ describe('AtomicWrite with pipelined chunks', () => {
     const done = await committed;
     await expect(late).rejects.toThrow(/already committed/);
     expect(await readFile(path, 'utf8')).toBe('kept');
-    expect(done.hash).toBe(sha256(Buffer.from('kept')));
+    expect(done.checksum).toBe(sha256(Buffer.from('kept')));
   });
 });

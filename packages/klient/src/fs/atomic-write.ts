@@ -1,4 +1,3 @@
-import { createHash, type Hash } from 'node:crypto';
 import { constants, type Stats } from 'node:fs';
 import {
   access,
@@ -15,9 +14,10 @@ import {
   unlink,
 } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { type Checksum, type RunningChecksum, runningChecksum } from '@kk/protocol/node/checksum.js';
 import { writeAllAt } from '@kk/protocol/node/file-chunks.js';
 import { errnoOf, errors } from '../errors.js';
-import { hashFile } from './hash.js';
+import { checksumFile, hashFile } from './hash.js';
 import { withPathLock } from './path-lock.js';
 import { type TempFileJournal, tempFileName, unrecorded } from './pending-writes.js';
 
@@ -28,12 +28,15 @@ export interface WriteOptions {
   ifMatch?: string;
   ifNotExists: boolean;
   createParents: boolean;
+  /** What commit reports of the content (sha256 by default). */
+  checksum?: Checksum;
 }
 
 export interface WriteResult {
   path: string;
   size: number;
-  hash: string;
+  /** The content's checksum, of the kind the write was begun with (`WriteOptions.checksum`). */
+  checksum: string;
   mtime: number;
 }
 
@@ -128,14 +131,14 @@ export class AtomicWrite {
   private written = 0;
   private position = 0;
   private finished = false;
-  /** Commit or abort was asked for: later chunks will be refused, so they are not hashed. */
+  /** Commit or abort was asked for: later chunks will be refused, so they are not checksummed. */
   private sealed = false;
   private queue: Promise<unknown> = Promise.resolve();
   /**
    * While the temp file holds exactly the bytes received from byte 0 (a plain replace), their
-   * hash is the file's: kept as they arrive, so commit need not read a large file back.
+   * checksum is the file's: kept as they arrive, so commit need not read a large file back.
    */
-  private hash: Hash | undefined;
+  private running: RunningChecksum | undefined;
   /** A background flush of what is written so far (see `flushEarly`), and how it ended. */
   private flushing: Promise<void> | undefined;
   private flushError: unknown;
@@ -184,8 +187,13 @@ export class AtomicWrite {
     );
     if (options.append) write.position = existing?.size ?? 0;
     else if (options.offset !== undefined) write.position = options.offset;
-    if (write.position === 0 && !write.base) write.hash = createHash('sha256');
+    if (write.position === 0 && !write.base) write.running = runningChecksum(write.checksum);
     return write;
+  }
+
+  /** What commit reports of the content. */
+  get checksum(): Checksum {
+    return this.options.checksum ?? 'sha256';
   }
 
   /** Bytes received so far (not counting content kept from the old file). */
@@ -199,14 +207,14 @@ export class AtomicWrite {
    * so a retried or reordered chunk is refused instead of being written twice.
    */
   write(bytes: Uint8Array, at?: number): Promise<void> {
-    // Hashed now, in call order, so a pipelining caller's next chunk is hashed while the thread
-    // pool writes this one. A chunk that is then refused or fails to write voids the running
-    // hash, and commit hashes the file instead; after commit or abort was asked for, nothing is added.
-    if (!this.sealed) this.hash?.update(bytes);
+    // Checksummed now, in call order, so a pipelining caller's next chunk is hashed while the
+    // thread pool writes this one. A chunk that is then refused or fails to write voids the running
+    // checksum, and commit reads the file instead; after commit or abort was asked for, nothing is added.
+    if (!this.sealed) this.running?.update(bytes);
     return this.serially(async () => {
       if (this.finished) throw errors.invalidState('this write is already committed or aborted');
       if (at !== undefined && at !== this.written) {
-        this.hash = undefined;
+        this.running = undefined;
         throw errors.invalidState(
           `chunk is for byte ${at} but ${this.written} bytes were received; resend from there`,
           {
@@ -217,7 +225,7 @@ export class AtomicWrite {
       try {
         await writeAllAt(this.handle, bytes, this.position);
       } catch (err) {
-        this.hash = undefined;
+        this.running = undefined;
         throw err;
       }
       this.position += bytes.length;
@@ -271,14 +279,14 @@ export class AtomicWrite {
       await chmod(this.temp, mode);
       if (this.existing && process.getuid?.() === 0)
         await chown(this.temp, this.existing.uid, this.existing.gid);
-      const hash = this.hash ? this.hash.digest('hex') : await hashFile(this.temp);
+      const checksum = this.running?.digest() ?? (await checksumFile(this.temp, this.checksum));
       await withPathLock(this.target, async () => {
         await checkPreconditions(this.target, this.options, this.base);
         await rename(this.temp, this.target);
       });
       await syncDirectory(dirname(this.target));
       const stats = await stat(this.target);
-      return { path: this.target, size: stats.size, hash, mtime: Math.floor(stats.mtimeMs) };
+      return { path: this.target, size: stats.size, checksum, mtime: Math.floor(stats.mtimeMs) };
     } catch (err) {
       await unlink(this.temp).catch(() => {});
       throw err;
@@ -320,13 +328,13 @@ async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Write a whole buffer atomically (fs.writeFile). */
+/** Write a whole buffer atomically (fs.writeFile); reports the new content's sha256 as `hash`. */
 export async function writeFileAtomically(
   path: string,
   bytes: Uint8Array,
-  options: WriteOptions,
+  options: Omit<WriteOptions, 'checksum'>,
   journal?: TempFileJournal,
-): Promise<WriteResult> {
+): Promise<Omit<WriteResult, 'checksum'> & { hash: string }> {
   const write = await AtomicWrite.begin(path, options, journal);
   try {
     await write.write(bytes);
@@ -334,5 +342,6 @@ export async function writeFileAtomically(
     await write.abort();
     throw err;
   }
-  return write.commit();
+  const { checksum, ...committed } = await write.commit();
+  return { ...committed, hash: checksum };
 }

@@ -98,7 +98,10 @@ export function uploadHandlers({ config, pendingWrites }: KlientContext): Handle
       const write = upload(call.peer, p.uploadId);
       resourcesOf(call.peer).uploads.delete(p.uploadId);
       markActivity();
-      return write.commit();
+      const { checksum, ...committed } = await write.commit();
+      return write.checksum === 'crc32'
+        ? { ...committed, crc32: checksum }
+        : { ...committed, hash: checksum };
     },
     'fs.abortWrite': async (p, call) => {
       const resources = resourcesOf(call.peer);

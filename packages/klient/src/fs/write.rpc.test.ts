@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import type { RpcClient } from '@kk/protocol/client/client.js';
 import { ErrorCode } from '@kk/protocol/errors.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -155,6 +157,47 @@ describe('chunked upload (fs.openWrite / writeChunk / commitWrite)', () => {
     await expect(client.call('fs.writeChunk', { uploadId, data: 'AAAA' })).rejects.toMatchObject({
       code: ErrorCode.NotFound,
     });
+    await noTempFiles(t.home);
+  });
+
+  it("reports the content's CRC-32 instead of its sha256 when the upload asks for it", async () => {
+    const crc32Hex = (bytes: Uint8Array) => crc32(bytes).toString(16).padStart(8, '0');
+    const open = async (options: { append?: boolean } = {}) =>
+      (await client.call('fs.openWrite', { path: 'sum.bin', checksum: 'crc32', ...options })).uploadId;
+    const send = (uploadId: string, data: Buffer, at?: number) =>
+      client.call('fs.writeChunk', { uploadId, data: data.toString('base64'), at });
+    // Leading zeros kept: this one's CRC-32 is below 0x10000000.
+    const small = Buffer.from('kk-crc-12');
+    expect(crc32(small)).toBeLessThan(0x10000000);
+    let uploadId = await open();
+    await send(uploadId, small);
+    const first = await client.call('fs.commitWrite', { uploadId });
+    expect(first).toMatchObject({ size: small.length, crc32: crc32Hex(small) });
+    expect(first).not.toHaveProperty('hash');
+    // A refused chunk voids the running checksum: the commit reads the file back and still agrees.
+    const a = randomBytes(300_000);
+    const b = randomBytes(5);
+    uploadId = await open();
+    await send(uploadId, a, 0);
+    await expect(send(uploadId, b, 7)).rejects.toMatchObject({ code: ErrorCode.InvalidState });
+    await send(uploadId, b, a.length);
+    const whole = Buffer.concat([a, b]);
+    expect(await client.call('fs.commitWrite', { uploadId })).toMatchObject({
+      size: whole.length,
+      crc32: crc32Hex(whole),
+    });
+    // An append's checksum is of the whole new content, as its sha256 would be.
+    uploadId = await open({ append: true });
+    await send(uploadId, small);
+    const appended = Buffer.concat([whole, small]);
+    expect((await client.call('fs.commitWrite', { uploadId })).crc32).toBe(crc32Hex(appended));
+    expect(await readFile(at('sum.bin'))).toEqual(appended);
+    // Without the option the sha256 comes back, as before.
+    uploadId = (await client.call('fs.openWrite', { path: 'sum.bin' })).uploadId;
+    await send(uploadId, small);
+    const hashed = await client.call('fs.commitWrite', { uploadId });
+    expect(hashed).toMatchObject({ hash: hashBytes(small) });
+    expect(hashed).not.toHaveProperty('crc32');
     await noTempFiles(t.home);
   });
 

@@ -49,6 +49,20 @@ export type FsWatchEvent = z.infer<typeof fsWatchEventSchema>;
 
 const writeResult = z.object({ path: z.string(), size: bytes, hash: z.string(), mtime: z.number() });
 
+/**
+ * What fs.commitWrite reports of the file's content: `hash` (its sha256, what ifMatch takes), or
+ * with `checksum: 'crc32'` at fs.openWrite its CRC-32 instead, as 8 lowercase hex digits: a
+ * caller that only checks the transfer (kd cp) saves two thirds of the hashing at each end.
+ */
+const uploadChecksum = z.enum(['sha256', 'crc32']);
+const commitResult = writeResult.extend({
+  hash: z.string().optional(),
+  crc32: z
+    .string()
+    .regex(/^[0-9a-f]{8}$/)
+    .optional(),
+});
+
 /** Where and how a write lands; shared by fs.writeFile and fs.openWrite. */
 const writeTarget = {
   path,
@@ -144,7 +158,10 @@ export const fsMethods = {
     summary:
       'Start a chunked upload into a temp file beside the target; fs.commitWrite makes it the file atomically.',
     access: 'write',
-    params: z.object(writeTarget).strict().refine(oneWriteMode, oneWriteModeMessage),
+    params: z
+      .object({ ...writeTarget, checksum: uploadChecksum.default('sha256') })
+      .strict()
+      .refine(oneWriteMode, oneWriteModeMessage),
     result: z.object({ uploadId: z.string() }),
   }),
   'fs.writeChunk': defineMethod({
@@ -181,10 +198,11 @@ export const fsMethods = {
     }),
   }),
   'fs.commitWrite': defineMethod({
-    summary: 'Finish an upload: fsync, check ifMatch again, rename over the target.',
+    summary:
+      "Finish an upload: fsync, check ifMatch again, rename over the target; reports the content's sha256, or its CRC-32 if the upload asked for that.",
     access: 'write',
     params: z.object({ uploadId: z.string() }).strict(),
-    result: writeResult,
+    result: commitResult,
   }),
   'fs.abortWrite': defineMethod({
     summary: 'Drop an upload and its temp file; the target is untouched.',

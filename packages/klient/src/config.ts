@@ -3,7 +3,6 @@
  * in one place. `loadConfig` reads flags over environment over defaults and validates it all
  * before anything starts; a bad value is a ConfigError naming the setting and how to set it.
  */
-import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import { accountHome } from './home.js';
 
@@ -161,7 +160,12 @@ export function loadConfig(
       label('kiteId'),
       'required: the kite id access tokens for this machine carry as aud',
     );
-  const home = raw('home') ?? homedir();
+  const home = raw('home') ?? accountHome();
+  if (home === undefined)
+    throw new ConfigError(
+      label('home'),
+      'required: this account has no home directory (no HOME and no passwd entry) to serve from',
+    );
   if (!isAbsolute(home)) throw new ConfigError(label('home'), `must be an absolute path, got "${home}"`);
   const stateDir = raw('stateDir');
   if (stateDir !== undefined && !isAbsolute(stateDir))

@@ -19,11 +19,13 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 function klient(
   args: string[],
   env: NodeJS.ProcessEnv = {},
+  as: { uid?: number; gid?: number } = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(here, 'main.ts'), ...args], {
       cwd: join(here, '..'),
       env: { PATH: process.env.PATH, ...env },
+      ...as,
     });
     let stdout = '';
     let stderr = '';
@@ -56,6 +58,18 @@ describe('klient command', () => {
     expect(fromEnv.code).toBe(2);
     expect(fromEnv.stderr).toContain('--kite-id (KLIENT_KITE_ID)');
   });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'exits 2 naming --home when the account has no home to serve (no HOME, no passwd entry)',
+    async () => {
+      // A uid with no passwd entry, as in a container started with --user 54321.
+      const flags = ['serve', '--public-key', '/x', '--kite-id', 'k', '--issuer', 'i'];
+      const result = await klient(flags, {}, { uid: 54321, gid: 54321 });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('invalid setting --home (KLIENT_HOME)');
+      expect(result.stderr).toContain('no home directory');
+    },
+  );
 
   it('refuses a key file that is not an Ed25519 public key, naming it', async () => {
     const keyFile = join(dir, 'private.json');

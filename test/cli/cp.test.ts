@@ -3,8 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { catalogue } from '@kk/protocol/catalogue/index.js';
 import { spawn as spawnPty } from 'node-pty';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { startTestKlient, type TestKlient } from '../../packages/klient/src/testing/harness.js';
 import { KD, kd } from './kd.js';
 
@@ -115,6 +117,27 @@ describe('kd cp', () => {
     expect(Buffer.compare(await readFile(join(local, 'tree-back', 'blob.bin')), blob)).toBe(0);
     expect(await readFile(join(local, 'tree-back', 'sub', 'deeper', 'note.txt'), 'utf8')).toBe('deep\n');
     expect((await stat(join(local, 'tree-back', 'run.sh'))).mode & 0o777).toBe(0o755);
+  });
+
+  it('uploads to a Klient from before CRC-32 checks, checking by sha256 as it did then', async () => {
+    // Such a Klient's fs.openWrite refused any key it did not know, `checksum` among them.
+    const openWrite = catalogue['fs.openWrite'];
+    const { checksum: _, ...before } = openWrite.params.shape;
+    const older = await startTestKlient(
+      {},
+      { catalogue: { ...catalogue, 'fs.openWrite': { ...openWrite, params: z.object(before).strict() } } },
+    );
+    try {
+      const data = randomBytes(2 * 1024 * 1024 + 7);
+      await writeFile(join(local, 'to-older.bin'), data);
+      const args = ['cp', join(local, 'to-older.bin'), `${older.klient.url}:to-older.bin`];
+      const up = await kd([...args, '--token', await older.token('owner')]);
+      expect(up.stderr).toBe('');
+      expect(up.code).toBe(0);
+      expect(Buffer.compare(await readFile(join(older.home, 'to-older.bin')), data)).toBe(0);
+    } finally {
+      await older.close();
+    }
   });
 
   it('refuses two local paths with a usage error', async () => {

@@ -1,4 +1,5 @@
 import { type StreamingMemory, tuningSummary } from '@kk/allocator';
+import type { EndpointOptions } from '@kk/protocol/node/endpoint.js';
 import { createRpcServer } from '@kk/protocol/node/server.js';
 import type { HandlerMap } from '@kk/protocol/peer.js';
 import { markActivity } from './activity.js';
@@ -79,7 +80,12 @@ async function openCrashJournals(
  */
 export async function startKlient(
   config: KlientConfig,
-  options: { log?: Logger; memory?: StreamingMemory } = {},
+  options: {
+    log?: Logger;
+    memory?: StreamingMemory;
+    /** Method schemas to serve by, for a test that plays an older Klient; the catalogue's by default. */
+    catalogue?: EndpointOptions['catalogue'];
+  } = {},
 ): Promise<RunningKlient> {
   const log = options.log ?? createLogger(config);
   const authenticate = await createAuthenticator(config);
@@ -108,6 +114,7 @@ export async function startKlient(
       }
     },
     methods,
+    catalogue: options.catalogue,
     onConnection: (peer, req) => {
       const who = { sub: peer.principal.sub, scope: peer.principal.scope, remote: req.socket.remoteAddress };
       log.info(who, 'connection opened');

@@ -3,13 +3,14 @@
  * frames (fs.writeStream) paced by the socket (so memory holds about one chunk), then fs.commitWrite, which
  * makes the file appear whole and at once. The CRC-32 Klient reports is checked against the bytes
  * read here: the check is of the transfer, which needs no cryptographic hash, and a sha256 at each
- * end took a third of an upload's CPU. On any failure or Ctrl-C the upload is aborted and the
- * target left as it was.
+ * end took a third of an upload's CPU (a Klient from before CRC-32 is checked by sha256, as then).
+ * On any failure or Ctrl-C the upload is aborted and the target left as it was.
  */
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { RpcClient } from '@kk/protocol/client/client.js';
-import { runningChecksum } from '@kk/protocol/node/checksum.js';
+import { ErrorCode, RpcError } from '@kk/protocol/errors.js';
+import { type Checksum, runningChecksum } from '@kk/protocol/node/checksum.js';
 import { type FileChunk, readFileChunks } from '@kk/protocol/node/file-chunks.js';
 import { cliErrors } from '../errors.js';
 
@@ -42,18 +43,14 @@ export async function upload(
     const input: AsyncIterable<FileChunk | Buffer> = file
       ? readFileChunks(file, { offset: 0 }, UPLOAD_CHUNK)
       : (source.stdin! as AsyncIterable<Buffer>);
-    const { uploadId } = await client.call('fs.openWrite', {
-      path: remotePath,
-      mode: source.mode,
-      checksum: 'crc32',
-    });
-    const crc32 = runningChecksum('crc32');
+    const { uploadId, checksum } = await openUpload(client, remotePath, source.mode);
+    const running = runningChecksum(checksum);
     let sent = 0;
     const parts = async function* () {
       for await (const chunk of input) {
         if (observer.signal?.aborted) throw cliErrors.failure('interrupted');
         const bytes = 'payload' in chunk ? chunk.payload : chunk;
-        crc32.update(bytes);
+        running.update(bytes);
         yield chunk;
         sent += bytes.length;
         observer.onProgress?.(sent, source.size);
@@ -62,10 +59,11 @@ export async function upload(
     try {
       await streamUpload(client, uploadId, parts());
       const written = await client.call('fs.commitWrite', { uploadId });
-      const local = crc32.digest();
-      if (written.size !== sent || written.crc32 !== local)
+      const local = running.digest();
+      const reported = checksum === 'crc32' ? written.crc32 : written.hash;
+      if (written.size !== sent || reported !== local)
         throw cliErrors.failure(
-          `${written.path} does not match what was sent (${written.size} of ${sent} bytes, CRC-32 ${written.crc32} vs ${local}): copy it again`,
+          `${written.path} does not match what was sent (${written.size} of ${sent} bytes, ${checksum} ${reported} vs ${local}): copy it again`,
         );
       return { path: written.path, size: written.size };
     } catch (error) {
@@ -78,6 +76,32 @@ export async function upload(
   } finally {
     await file?.close();
   }
+}
+
+/**
+ * Opens the upload asking for a CRC-32. A Klient from before that option refuses the unknown
+ * key (machines keep the Klient they were built with), and is then asked again without it.
+ */
+async function openUpload(
+  client: RpcClient,
+  path: string,
+  mode: number | undefined,
+): Promise<{ uploadId: string; checksum: Checksum }> {
+  try {
+    const { uploadId } = await client.call('fs.openWrite', { path, mode, checksum: 'crc32' });
+    return { uploadId, checksum: 'crc32' };
+  } catch (error) {
+    if (!refusesKey(error, 'checksum')) throw error;
+    const { uploadId } = await client.call('fs.openWrite', { path, mode });
+    return { uploadId, checksum: 'sha256' };
+  }
+}
+
+/** Whether `error` is a refusal of the params because they carry `key`, which the peer does not know. */
+function refusesKey(error: unknown, key: string): boolean {
+  if (!(error instanceof RpcError) || error.code !== ErrorCode.InvalidParams) return false;
+  const issues = (error.data as { issues?: Array<{ code?: string; message?: string }> } | undefined)?.issues;
+  return (issues ?? []).some((i) => i.code === 'unrecognized_keys' && i.message?.includes(`"${key}"`));
 }
 
 /**

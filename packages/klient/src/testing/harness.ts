@@ -65,8 +65,14 @@ export interface TestKlient extends Keys {
   close(): Promise<void>;
 }
 
-/** A Klient in this process, serving a fresh home directory under a fresh temp dir. */
-export async function startTestKlient(overrides: Partial<KlientConfig> = {}): Promise<TestKlient> {
+/**
+ * A Klient in this process, serving a fresh home directory under a fresh temp dir. `options`
+ * go to startKlient (e.g. an older catalogue, to play a Klient from before a change).
+ */
+export async function startTestKlient(
+  overrides: Partial<KlientConfig> = {},
+  options: Parameters<typeof startKlient>[1] = {},
+): Promise<TestKlient> {
   const dir = await mkdtemp(join(tmpdir(), 'klient-test-'));
   const home = join(dir, 'home');
   await mkdir(home);
@@ -86,7 +92,7 @@ export async function startTestKlient(overrides: Partial<KlientConfig> = {}): Pr
     ),
     ...overrides,
   };
-  const klient = await startKlient(config);
+  const klient = await startKlient(config, options);
   const clients = clientsOf(klient.url, keys);
   return {
     ...keys,

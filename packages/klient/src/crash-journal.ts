@@ -79,7 +79,11 @@ export function startTimeOfSync(pid: number): string | undefined {
   }
 }
 
-async function currentOwner(): Promise<Owner | undefined> {
+/** This process's owner name does not change: read once, however many kinds of records open. */
+let owner: Promise<Owner | undefined> | undefined;
+const currentOwner = () => (owner ??= readOwner());
+
+async function readOwner(): Promise<Owner | undefined> {
   try {
     const boot = (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim().replaceAll('-', '');
     // The namespace's inode: pids are only comparable within one pid namespace.

@@ -54,7 +54,7 @@ const writeResult = z.object({ path: z.string(), size: bytes, hash: z.string(), 
  * with `checksum: 'crc32'` at fs.openWrite its CRC-32 instead, as 8 lowercase hex digits: a
  * caller that only checks the transfer (kd cp) saves two thirds of the hashing at each end.
  */
-const uploadChecksum = z.enum(['sha256', 'crc32']);
+export const uploadChecksumSchema = z.enum(['sha256', 'crc32']);
 const commitResult = writeResult.extend({
   hash: z.string().optional(),
   crc32: z
@@ -159,7 +159,7 @@ export const fsMethods = {
       'Start a chunked upload into a temp file beside the target; fs.commitWrite makes it the file atomically.',
     access: 'write',
     params: z
-      .object({ ...writeTarget, checksum: uploadChecksum.default('sha256') })
+      .object({ ...writeTarget, checksum: uploadChecksumSchema.default('sha256') })
       .strict()
       .refine(oneWriteMode, oneWriteModeMessage),
     result: z.object({ uploadId: z.string() }),

@@ -5,8 +5,11 @@
  */
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
+import type { z } from 'zod';
+import type { uploadChecksumSchema } from '../catalogue/fs.js';
 
-export type Checksum = 'sha256' | 'crc32';
+/** The kinds fs.openWrite's `checksum` takes (the catalogue says which). */
+export type Checksum = z.infer<typeof uploadChecksumSchema>;
 
 /** A checksum fed as the bytes arrive. */
 export interface RunningChecksum {
